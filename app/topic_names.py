@@ -1,0 +1,31 @@
+"""Topic names fixed by DESIGN.md: the single place they are spelled out.
+
+Kept free of Faust so that the load generator, the tests and operational
+tools can name topics without building the App.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ALERTS",
+    "CLICKSTREAM",
+    "DEAD_LETTERS",
+    "INPUT_TOPICS",
+    "ORDERS",
+    "ORDER_STATUS",
+    "PAYMENTS",
+    "SHIPMENTS",
+]
+
+ORDERS = "orders"
+PAYMENTS = "payments"
+SHIPMENTS = "shipments"
+CLICKSTREAM = "clickstream"
+
+ORDER_STATUS = "order-status"
+ALERTS = "alerts"
+DEAD_LETTERS = "dead-letters"
+
+#: Input topics; the first three are keyed by ``order_id`` and co-partitioned.
+INPUT_TOPICS = (ORDERS, PAYMENTS, SHIPMENTS, CLICKSTREAM)
+ORDER_PIPELINE_TOPICS = (ORDERS, PAYMENTS, SHIPMENTS)

@@ -1,0 +1,51 @@
+"""Money as exact decimals: the one way ShopStream reads and writes amounts.
+
+DESIGN.md fixes money on the wire as a decimal string (``"25.00"``), never a
+float. Every amount enters through :func:`parse_money` and leaves through
+:func:`format_money`, so sums over millions of events stay exact.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+__all__ = ["CENTS", "InvalidMoney", "add_money", "format_money", "parse_money"]
+
+#: Amounts are kept to the cent; ``format_money`` always prints two decimals.
+CENTS = Decimal("0.01")
+
+#: The largest amount we accept on one event; larger values are poison, not revenue.
+MAX_AMOUNT = Decimal("1000000000")
+
+
+class InvalidMoney(ValueError):
+    """An amount that is not a finite, non-negative decimal string."""
+
+
+def parse_money(value: object, *, field: str = "amount") -> Decimal:
+    """Read a wire amount; floats are refused because they are not exact."""
+    if isinstance(value, bool) or not isinstance(value, str | Decimal | int):
+        raise InvalidMoney(f"{field} must be a decimal string, got {type(value).__name__}")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise InvalidMoney(f"{field} is not a decimal number: {value!r}") from None
+    if not amount.is_finite():
+        raise InvalidMoney(f"{field} must be finite: {value!r}")
+    if amount < 0:
+        raise InvalidMoney(f"{field} must not be negative: {value!r}")
+    if amount > MAX_AMOUNT:
+        raise InvalidMoney(f"{field} is implausibly large: {value!r}")
+    if amount != amount.quantize(CENTS):
+        raise InvalidMoney(f"{field} has more than two decimals: {value!r}")
+    return amount.quantize(CENTS)
+
+
+def format_money(amount: Decimal) -> str:
+    """Write an amount as DESIGN.md wants it: a plain decimal string with cents."""
+    return str(amount.quantize(CENTS))
+
+
+def add_money(total: str, amount: Decimal) -> str:
+    """Add an amount to a stored decimal string (tables keep money as strings)."""
+    return format_money(Decimal(total) + amount)

@@ -1,0 +1,50 @@
+"""Event time as DESIGN.md writes it: ISO-8601 UTC with milliseconds and ``Z``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["InvalidTimestamp", "format_time", "minute_start", "parse_time", "to_millis"]
+
+
+class InvalidTimestamp(ValueError):
+    """A time that is not ISO-8601 with an explicit UTC offset."""
+
+
+def parse_time(value: object, *, field: str = "occurred_at") -> datetime:
+    """Parse an ISO-8601 time with a timezone; naive times are refused as ambiguous."""
+    if not isinstance(value, str):
+        raise InvalidTimestamp(f"{field} must be an ISO-8601 string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidTimestamp(f"{field} is not ISO-8601: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise InvalidTimestamp(f"{field} has no timezone (use Z): {value!r}")
+    return parsed.astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """Format as ``2026-11-21T10:00:00.000Z`` (milliseconds, UTC)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def to_millis(moment: datetime) -> int:
+    """Milliseconds since the epoch: the unit of Kafka timestamps and window keys."""
+    return int(moment.timestamp() * 1000)
+
+
+def minute_start(moment: datetime) -> datetime:
+    """The start of the minute bucket holding ``moment``."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def ceil_minute(moment: datetime) -> datetime:
+    """Round up to the next whole minute (a whole minute stays as it is)."""
+    floor = minute_start(moment)
+    return floor if floor == moment else floor + timedelta(minutes=1)
