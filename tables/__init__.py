@@ -1,0 +1,1 @@
+"""Tables: changelog-backed state, one module per table family."""

@@ -1,0 +1,51 @@
+# ShopStream: two commands for a newcomer — `make demo` and `make test`.
+# Everything else here is what those two need, in the order they need it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help prereqs setup lint format test test-unit test-integration test-full demo bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+prereqs:  ## say clearly what this machine lacks (python3.11+, JDK 17+, Maven)
+	@$(PYTHON) tools/check_prereqs.py
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) tools/check_prereqs.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv, install ShopStream and fetch Apache Kafka (cached)
+	$(BIN)/python -m localkafka --fetch-only
+
+lint: setup  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint  ## everything CI runs: lint, types, unit and integration tests (real Kafka)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-unit: setup  ## unit tests only (no broker)
+	$(BIN)/pytest -m "not integration and not slow" $(PYTEST_ARGS)
+
+test-full: lint  ## the whole suite including the long fault-tolerance runs
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: setup  ## local broker (unless KAFKA_BROKER is set), a worker and the load generator
+	$(BIN)/python -m app.demo
+
+clean:  ## remove local state (virtualenv stays: `rm -rf .venv` for that)
+	rm -rf data test-artifacts .pytest_cache .mypy_cache .ruff_cache

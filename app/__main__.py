@@ -1,0 +1,77 @@
+"""``shopstream``: Faust's command line bound to the ShopStream App.
+
+``shopstream worker`` starts a worker; project commands (``kafka``,
+``simulate``, ``dlq``) sit beside Faust's own. Before anything imports the App,
+the settings are validated and, for commands that talk to Kafka, the broker is
+resolved and checked, so a wrong value or an unreachable broker ends with one
+line on stderr instead of a traceback or a silent hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from app.settings import SettingsError, load_settings
+
+__all__ = ["main"]
+
+#: Commands that need a broker before they start; others (help, kafka) do not.
+BROKER_COMMANDS = frozenset({"worker", "simulate", "dlq", "send", "replay"})
+#: Commands that also create the contract topics and check co-partitioning.
+PREFLIGHT_COMMANDS = frozenset({"worker"})
+
+
+def _fail(message: str) -> None:
+    print(f"shopstream: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (first word that is not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def _prepare_broker(command: str) -> None:
+    """Resolve KAFKA_BROKER (local embedded broker when unset) and run the preflight."""
+    from app.local_broker import LocalBrokerError, ensure_local_broker
+    from app.preflight import PreflightError, run_preflight
+    from app.settings import broker_url_to_bootstrap
+
+    settings = load_settings()
+    if settings.kafka_broker is None:
+        try:
+            os.environ["KAFKA_BROKER"] = ensure_local_broker(settings)
+        except LocalBrokerError as exc:
+            _fail(str(exc))
+        settings = load_settings()
+    if command in PREFLIGHT_COMMANDS and settings.kafka_broker is not None:
+        try:
+            asyncio.run(run_preflight(settings, broker_url_to_bootstrap(settings.kafka_broker)))
+        except PreflightError as exc:
+            _fail(str(exc))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``shopstream`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        load_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+    command = _command(args)
+    if command in BROKER_COMMANDS:
+        _prepare_broker(command)
+    from app.main import app
+
+    sys.argv = [sys.argv[0], *args]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Project commands beside Faust's own (``shopstream worker``, ``shopstream send``, ...).
+
+``kafka`` and ``simulate`` are plain click commands added to Faust's command
+group: they run without starting the App's consumer or web server, so they are
+quick and can run next to workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from faust.cli.faust import cli
+
+from app.settings import load_settings
+from domain.timefmt import InvalidTimestamp, parse_time
+
+__all__ = ["kafka", "simulate"]
+
+
+@click.command(help="Run a local Apache Kafka (KRaft) in the foreground until Ctrl-C.")
+@click.option("--port", type=int, default=9092, show_default=True, help="broker port (0 = free)")
+@click.option("--brokers", type=click.IntRange(1, 9), default=1, show_default=True)
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="partitions of auto-created topics (default: SHOPSTREAM_PARTITIONS)",
+)
+@click.option(
+    "--datadir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="keep the broker's data here across runs (default: a temporary directory)",
+)
+def kafka(port: int, brokers: int, partitions: int | None, datadir: str | None) -> None:
+    from localkafka.cli import run_foreground
+
+    settings = load_settings()
+    code = run_foreground(port or None, brokers, datadir, partitions or settings.partitions)
+    sys.exit(code)
+
+
+def _parse_start(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, field="--start-time")
+    except InvalidTimestamp as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command(help="Produce realistic shop events on orders, payments, shipments and clickstream.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=100.0,
+    show_default=True,
+    help="events per second (0 = as fast as possible)",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="stop after this many seconds",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="stop after this many records (faults included)",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="random seed: same seed, same events (default: random)",
+)
+@click.option(
+    "--duplicates",
+    "fraction_duplicates",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="fraction of events delivered twice",
+)
+@click.option(
+    "--out-of-order",
+    "fraction_out_of_order",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="fraction of events held back and delivered late",
+)
+@click.option(
+    "--malformed",
+    "fraction_malformed",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="fraction of extra records that are poison",
+)
+@click.option(
+    "--jsonl",
+    "jsonl_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="also write every produced record to this JSONL file",
+)
+@click.option(
+    "--start-time",
+    callback=_parse_start,
+    default=None,
+    help="event time of the first event (ISO-8601); default: now, advancing live",
+)
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def simulate(
+    rate: float,
+    duration: float | None,
+    count: int | None,
+    seed: int | None,
+    fraction_duplicates: float,
+    fraction_out_of_order: float,
+    fraction_malformed: float,
+    jsonl_path: str | None,
+    start_time: datetime | None,
+    progress: bool,
+) -> None:
+    from loadgen import SimulationOptions, run_simulation
+
+    settings = load_settings()
+    extra = {} if seed is None else {"seed": seed}
+    try:
+        options = SimulationOptions(
+            rate=rate,
+            duration=duration,
+            count=count,
+            fraction_duplicates=fraction_duplicates,
+            fraction_out_of_order=fraction_out_of_order,
+            fraction_malformed=fraction_malformed,
+            brokers=settings.broker_bootstrap,
+            jsonl_path=None if jsonl_path is None else Path(jsonl_path),
+            start_time=start_time,
+            progress=progress,
+            **extra,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    report = asyncio.run(run_simulation(options))
+    click.echo(report.summary() if hasattr(report, "summary") else str(report), err=True)
+
+
+cli.add_command(kafka)
+cli.add_command(simulate)

@@ -1,0 +1,124 @@
+"""``make demo``: a local broker (unless KAFKA_BROKER is set), a worker and the load generator.
+
+Everything started here is a child of this process and is stopped, newest
+first, on Ctrl-C or SIGTERM, so a demo leaves nothing running behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from app.settings import SettingsError, load_settings
+
+__all__ = ["main"]
+
+#: Offered load of the demo's load generator (events/s): lively charts, idle CPU.
+DEMO_RATE = os.environ.get("SHOPSTREAM_DEMO_RATE", "40")
+
+
+def _wait_ready(url: str, worker: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise SystemExit(f"shopstream demo: the worker exited ({worker.returncode}):\n{tail}")
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(f"{url}/ready", timeout=2) as response,
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.5)
+    raise SystemExit(f"shopstream demo: the worker was not ready after {timeout:g}s (log: {log})")
+
+
+def _stop(process: subprocess.Popen[bytes] | None, timeout: float = 20.0) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"shopstream demo: {exc}") from None
+    settings.datadir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    cluster = None
+    worker = simulator = None
+    env = dict(os.environ)
+    try:
+        if settings.kafka_broker is None:
+            from app.local_broker import start_demo_broker
+
+            print("starting a local Apache Kafka broker (first run fetches it with Maven) ...")
+            cluster, broker_url = start_demo_broker(settings)
+            env["KAFKA_BROKER"] = broker_url
+        else:
+            broker_url = settings.kafka_broker
+        print(f"broker:  {broker_url}")
+
+        log = settings.datadir / "demo-worker.log"
+        with log.open("ab") as log_file:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker", "--loglevel", "info"],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://{settings.web_host}:{settings.web_port}"
+        print(f"worker:  starting (log: {log}) ...")
+        _wait_ready(url, worker, log, timeout=180)
+
+        simulator = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "simulate",
+                "--rate",
+                DEMO_RATE,
+                "--duration",
+                "86400",
+                "--no-progress",
+            ],
+            env=env,
+        )
+        print(
+            f"\n  Dashboard: {url}/\n  Orders:    {url}/orders/<order_id>\n"
+            f"  Metrics:   {url}/metrics\n\nPress Ctrl-C to stop everything.\n",
+            flush=True,
+        )
+        while True:
+            if worker.poll() is not None:
+                raise SystemExit(
+                    f"shopstream demo: the worker exited ({worker.returncode}); log: {log}"
+                )
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+    finally:
+        _stop(simulator)
+        _stop(worker)
+        if cluster is not None:
+            cluster.stop()
+        print("stopped.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The one Faust App of ShopStream.
+
+Everything that builds the App lives here: settings come from
+:mod:`app.settings`, topics from :mod:`app.topics`, and the agents, tables,
+views and commands are found by autodiscovery (see ``DISCOVERED_MODULES``) so
+that importing this module stays cheap and free of import cycles.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from app.settings import load_settings
+
+__all__ = ["DISCOVERED_MODULES", "app", "settings"]
+
+settings = load_settings()
+
+#: Modules that register agents, tables, web views and commands on the App.
+DISCOVERED_MODULES = ["agents", "tables", "app.views", "app.commands"]
+
+#: Used when nothing resolved a broker (unit tests with ``agent.test_context()``).
+_UNRESOLVED_BROKER = "kafka://127.0.0.1:9092"
+
+app = faust.App(
+    settings.app_id,
+    origin="app",
+    autodiscover=DISCOVERED_MODULES,
+    broker=settings.kafka_broker or _UNRESOLVED_BROKER,
+    store="rocksdb://",
+    datadir=str(settings.datadir),
+    # Topics: partition count from settings; keys are plain UTF-8 strings (DESIGN.md).
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication_factor,
+    key_serializer="raw",
+    value_serializer="json",
+    # Delivery: no acknowledged event may be lost (FAUST_NOTES: concurrency 1 per agent).
+    producer_acks=-1,
+    processing_guarantee="at_least_once",
+    table_standby_replicas=settings.standby_replicas,
+    consumer_auto_offset_reset="earliest",
+    # Web: our own views only; Faust's raw table dumps and stats stay private.
+    web_enabled=True,
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+    web_tables_enabled=False,
+    web_stats_enabled=False,
+    web_graph_enabled=False,
+    web_metrics_enabled=False,
+    web_router_enabled=True,
+    canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+)

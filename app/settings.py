@@ -1,0 +1,213 @@
+"""The one settings object: every environment variable ShopStream reads, in one place.
+
+DESIGN.md fixes four variables (``KAFKA_BROKER``, ``SHOPSTREAM_DATADIR``,
+``SHOPSTREAM_WEB_PORT``, ``SHOPSTREAM_PARTITIONS``); the rest tune behaviour and
+all have defaults that work on a laptop. A wrong value raises
+:class:`SettingsError` whose message is one line naming the variable, so the
+command line can print it and stop instead of dumping a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+T = TypeVar("T")
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot work; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Typed, validated configuration of one ShopStream process."""
+
+    #: Faust broker URL (``kafka://h1:9092;h2:9092``); None means "use the local embedded broker".
+    kafka_broker: str | None = None
+    #: Root of the worker's local state (RocksDB tables live below it).
+    datadir: Path = Path("data")
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    #: Partition count of every topic ShopStream creates (input topics must agree).
+    partitions: int = 4
+    #: Replication factor of the topics ShopStream creates (3 on a three-broker cluster).
+    replication_factor: int = 1
+    #: Faust application id: the consumer group and the prefix of internal topics.
+    app_id: str = "shopstream"
+    #: Warm copies of table partitions on other workers, for fast takeover.
+    standby_replicas: int = 1
+    #: Seconds the start-up check waits for the broker to answer a metadata request.
+    broker_timeout: float = 20.0
+    #: Fraud velocity: more than this many orders by one customer in a sliding hour is held.
+    fraud_max_orders_per_hour: int = 10
+    #: Fraud velocity: more than this amount (one currency) by one customer in a sliding hour.
+    fraud_max_amount_per_hour: Decimal = Decimal("5000.00")
+    #: Optional webhook called for each order status change; None disables it.
+    webhook_url: str | None = None
+    webhook_max_attempts: int = 5
+    #: Events that wait for a prerequisite longer than this (hours) are dead-lettered.
+    pending_max_wait_hours: float = 24.0
+    log_level: str = "info"
+
+    @property
+    def broker_bootstrap(self) -> str:
+        """``host:port,host:port`` for plain aiokafka clients (load generator, tools)."""
+        if self.kafka_broker is None:
+            raise SettingsError("KAFKA_BROKER is not set and no local broker was resolved")
+        return broker_url_to_bootstrap(self.kafka_broker)
+
+
+def broker_url_to_bootstrap(url: str) -> str:
+    """Turn ``kafka://h1:1;h2:2`` (Faust's form) into ``h1:1,h2:2`` (aiokafka's form)."""
+    hosts = []
+    for part in re.split(r"[;,]", url):
+        part = part.strip()
+        if not part:
+            continue
+        if "://" in part:
+            part = urlsplit(part).netloc
+        hosts.append(part)
+    return ",".join(hosts)
+
+
+def _parse_broker(raw: str) -> str:
+    hosts = [p.strip() for p in re.split(r"[;,]", raw) if p.strip()]
+    if not hosts:
+        raise ValueError("must name at least one broker, e.g. kafka://localhost:9092")
+    normalized = []
+    for host in hosts:
+        scheme, sep, rest = host.partition("://")
+        if not sep:
+            scheme, rest = "kafka", host
+        if scheme != "kafka":
+            raise ValueError(f"scheme must be kafka://, got {scheme}://")
+        if not _HOST_PORT.match(rest):
+            raise ValueError(f"expected host:port, got {rest!r}")
+        port = int(rest.rsplit(":", 1)[1])
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port out of range in {rest!r}")
+        normalized.append(rest)
+    return "kafka://" + ";".join(normalized)
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a positive number") from None
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _positive_decimal(raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError("must be a positive decimal amount such as 5000.00") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError("must be a positive decimal amount such as 5000.00")
+    return value
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return raw
+
+
+def _app_id(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}", raw):
+        raise ValueError("must be letters, digits, '.', '_' or '-'")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.lower()
+    if level not in ("debug", "info", "warning", "error", "critical"):
+        raise ValueError("must be one of debug, info, warning, error, critical")
+    return level
+
+
+def _read(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r}: {exc}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the environment; raises SettingsError on the first bad value."""
+    env = os.environ if env is None else env
+    defaults = Settings()
+    return Settings(
+        kafka_broker=_read(env, "KAFKA_BROKER", _parse_broker, None),
+        datadir=_read(env, "SHOPSTREAM_DATADIR", Path, defaults.datadir),
+        web_host=_read(env, "SHOPSTREAM_WEB_HOST", str, defaults.web_host),
+        web_port=_read(env, "SHOPSTREAM_WEB_PORT", _int_between(1, 65535), defaults.web_port),
+        partitions=_read(env, "SHOPSTREAM_PARTITIONS", _int_between(1, 1024), defaults.partitions),
+        replication_factor=_read(
+            env, "SHOPSTREAM_REPLICATION_FACTOR", _int_between(1, 16), defaults.replication_factor
+        ),
+        app_id=_read(env, "SHOPSTREAM_APP_ID", _app_id, defaults.app_id),
+        standby_replicas=_read(
+            env, "SHOPSTREAM_STANDBY_REPLICAS", _int_between(0, 8), defaults.standby_replicas
+        ),
+        broker_timeout=_read(
+            env, "SHOPSTREAM_BROKER_TIMEOUT", _positive_float, defaults.broker_timeout
+        ),
+        fraud_max_orders_per_hour=_read(
+            env,
+            "SHOPSTREAM_FRAUD_MAX_ORDERS_PER_HOUR",
+            _int_between(1, 1_000_000),
+            defaults.fraud_max_orders_per_hour,
+        ),
+        fraud_max_amount_per_hour=_read(
+            env,
+            "SHOPSTREAM_FRAUD_MAX_AMOUNT_PER_HOUR",
+            _positive_decimal,
+            defaults.fraud_max_amount_per_hour,
+        ),
+        webhook_url=_read(env, "SHOPSTREAM_WEBHOOK_URL", _http_url, None),
+        webhook_max_attempts=_read(
+            env,
+            "SHOPSTREAM_WEBHOOK_MAX_ATTEMPTS",
+            _int_between(1, 20),
+            defaults.webhook_max_attempts,
+        ),
+        pending_max_wait_hours=_read(
+            env,
+            "SHOPSTREAM_PENDING_MAX_WAIT_HOURS",
+            _positive_float,
+            defaults.pending_max_wait_hours,
+        ),
+        log_level=_read(env, "SHOPSTREAM_LOG_LEVEL", _log_level, defaults.log_level),
+    )

@@ -1,0 +1,52 @@
+"""Topic catalogue: every topic the App reads or writes, declared once.
+
+Input topics are read as raw bytes and decoded by the agents themselves, so a
+malformed record reaches our code (and the dead-letter topic) instead of
+failing inside Faust's deserializer where it would be acknowledged and lost.
+Output values are encoded with :func:`app.codec.encode_json`, the one JSON
+writer, so their shape is exactly DESIGN.md's.
+"""
+
+from __future__ import annotations
+
+from app import topic_names
+from app.main import app, settings
+
+__all__ = [
+    "alerts_topic",
+    "clickstream_topic",
+    "customer_orders_topic",
+    "dead_letters_topic",
+    "order_pipeline_topic",
+    "order_status_topic",
+    "orders_topic",
+    "payments_topic",
+]
+
+
+def _raw_topic(*names: str, internal: bool = False, retention_days: float | None = None):  # type: ignore[no-untyped-def]
+    return app.topic(
+        *names,
+        key_type=None,
+        value_type=None,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        internal=internal,
+        retention=None if retention_days is None else retention_days * 86400.0,
+    )
+
+
+#: One subscription for the three co-partitioned order topics: a single agent sees
+#: one order's events in one place, whatever topic they came from.
+order_pipeline_topic = _raw_topic(*topic_names.ORDER_PIPELINE_TOPICS)
+orders_topic = _raw_topic(topic_names.ORDERS)
+payments_topic = _raw_topic(topic_names.PAYMENTS)
+clickstream_topic = _raw_topic(topic_names.CLICKSTREAM)
+
+order_status_topic = _raw_topic(topic_names.ORDER_STATUS)
+alerts_topic = _raw_topic(topic_names.ALERTS)
+dead_letters_topic = _raw_topic(topic_names.DEAD_LETTERS)
+
+#: Created orders re-keyed by ``customer_id`` so one worker owns each customer.
+customer_orders_topic = _raw_topic(f"{settings.app_id}-customer-orders", internal=True)

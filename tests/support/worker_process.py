@@ -1,0 +1,141 @@
+"""Real ShopStream worker processes for integration tests.
+
+A worker is started exactly as a user starts it (``python -m app worker``) with
+its own web port, data directory and log file; the helper waits on ``/ready``
+and, on failure, shows the tail of the worker's log so a red test says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import urllib.request
+import urllib.error
+
+__all__ = ["WorkerProcess", "free_port", "http_get"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str, *, timeout: float = 10.0) -> tuple[int, Any]:
+    """GET a JSON endpoint; returns (status, decoded body or raw text)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    try:
+        return status, orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return status, body.decode("utf-8", "replace")
+
+
+class WorkerProcess:
+    """One ``shopstream worker`` subprocess with its own port, datadir and log."""
+
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        workdir: Path,
+        app_id: str,
+        partitions: int = 4,
+        env: Mapping[str, str] | None = None,
+        name: str = "worker",
+    ) -> None:
+        self.name = name
+        self.port = free_port()
+        self.datadir = workdir / f"{name}-data"
+        self.log_path = workdir / f"{name}.log"
+        self.env = {
+            **os.environ,
+            "KAFKA_BROKER": broker_url,
+            "SHOPSTREAM_APP_ID": app_id,
+            "SHOPSTREAM_WEB_PORT": str(self.port),
+            "SHOPSTREAM_DATADIR": str(self.datadir),
+            "SHOPSTREAM_PARTITIONS": str(partitions),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> WorkerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "worker", "--loglevel", "info"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        return self
+
+    def wait_ready(self, timeout: float = 90.0) -> float:
+        """Block until ``/ready`` answers 200; returns the seconds it took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            with contextlib.suppress(OSError):
+                status, _ = http_get(f"{self.base_url}/ready", timeout=2.0)
+                if status == 200:
+                    return time.monotonic() - started
+            time.sleep(0.25)
+        raise TimeoutError(f"{self.name} not ready after {timeout:g}s:\n{self.log_tail()}")
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return http_get(f"{self.base_url}{path}")
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a crash, not a shutdown."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Graceful stop (SIGTERM), escalating to SIGKILL."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

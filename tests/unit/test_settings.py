@@ -1,0 +1,66 @@
+"""Settings: defaults that work on a laptop, and one-line errors that name the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from app.settings import SettingsError, broker_url_to_bootstrap, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_work_without_any_variable() -> None:
+    settings = load_settings({})
+    assert settings.kafka_broker is None
+    assert settings.web_port == 6066
+    assert settings.partitions == 4
+    assert settings.fraud_max_amount_per_hour == Decimal("5000.00")
+
+
+def test_broker_url_is_normalized_to_faust_form() -> None:
+    settings = load_settings({"KAFKA_BROKER": "localhost:9092, kafka://h2:9093"})
+    assert settings.kafka_broker == "kafka://localhost:9092;h2:9093"
+    assert settings.broker_bootstrap == "localhost:9092,h2:9093"
+    assert broker_url_to_bootstrap("kafka://a:1;kafka://b:2") == "a:1,b:2"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KAFKA_BROKER", "http://localhost:9092"),
+        ("KAFKA_BROKER", "localhost"),
+        ("SHOPSTREAM_WEB_PORT", "abc"),
+        ("SHOPSTREAM_WEB_PORT", "70000"),
+        ("SHOPSTREAM_PARTITIONS", "0"),
+        ("SHOPSTREAM_FRAUD_MAX_AMOUNT_PER_HOUR", "-5"),
+        ("SHOPSTREAM_WEBHOOK_URL", "ftp://x"),
+        ("SHOPSTREAM_LOG_LEVEL", "loud"),
+    ],
+)
+def test_wrong_value_names_the_variable_in_one_line(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}=")
+    assert "\n" not in message
+
+
+def test_wrong_setting_stops_the_command_line_with_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "worker"],
+        cwd=ROOT,
+        env={"SHOPSTREAM_WEB_PORT": "not-a-port", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "SHOPSTREAM_WEB_PORT" in lines[0]
