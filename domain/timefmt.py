@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["InvalidTimestamp", "format_time", "minute_start", "parse_time", "to_millis"]
+__all__ = [
+    "InvalidTimestamp",
+    "format_time",
+    "minute_start",
+    "parse_time",
+    "to_millis",
+    "truncate_to_millis",
+]
 
 
 class InvalidTimestamp(ValueError):
@@ -28,6 +35,16 @@ def format_time(moment: datetime) -> str:
     """Format as ``2026-11-21T10:00:00.000Z`` (milliseconds, UTC)."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def truncate_to_millis(moment: datetime) -> datetime:
+    """Drop sub-millisecond digits, in UTC: the precision :func:`format_time` keeps.
+
+    Values that are stored and read back (pending events, order history) must
+    compare equal after a round trip, so they are cut to wire precision on entry.
+    """
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def to_millis(moment: datetime) -> int:
