@@ -21,6 +21,7 @@ from faust.types import EventT
 from app.codec import UndecodableValue, decode_json_object, encode_json
 from app.dead_letters import DeadLetter, send_dead_letter
 from app.main import app
+from app.order_watch import notify
 from app.topics import alerts_topic, customer_orders_topic, order_pipeline_topic, order_status_topic
 from domain.customer_summary import OrderPlaced
 from domain.order_events import InvalidEvent, OrderEvent, order_event_from_wire, to_wire
@@ -33,7 +34,7 @@ __all__ = ["handle_order_input", "order_lifecycle"]
 logger = logging.getLogger(__name__)
 
 
-def _letter(event: EventT, error_type: str, error: str, stage: str) -> DeadLetter:
+def _letter(event: EventT[bytes], error_type: str, error: str, stage: str) -> DeadLetter:
     message = event.message
     return DeadLetter(
         source_topic=message.topic,
@@ -47,7 +48,7 @@ def _letter(event: EventT, error_type: str, error: str, stage: str) -> DeadLette
     )
 
 
-def _decode(event: EventT) -> OrderEvent:
+def _decode(event: EventT[bytes]) -> OrderEvent:
     value = decode_json_object(event.message.value)
     order_event = order_event_from_wire(event.message.topic, value)
     key = event.message.key
@@ -64,7 +65,7 @@ def _load(order_id: str) -> OrderState | None:
     return None if stored is None else OrderState.from_dict(stored)
 
 
-def _rejection_letter(source: EventT, rejection: Rejection) -> DeadLetter:
+def _rejection_letter(source: EventT[bytes], rejection: Rejection) -> DeadLetter:
     """A rejected event is either the input itself or one that waited in state.
 
     An event that waited has no offset of its own any more (it was acknowledged
@@ -100,7 +101,7 @@ def _placed(previous: OrderState | None, decision: Decision) -> OrderPlaced | No
     )
 
 
-async def _publish(previous: OrderState | None, decision: Decision, source: EventT) -> None:
+async def _publish(previous: OrderState | None, decision: Decision, source: EventT[bytes]) -> None:
     """Send what the decision says, and wait for the broker to acknowledge it."""
     pending = []
     for change in decision.changes:
@@ -119,7 +120,7 @@ async def _publish(previous: OrderState | None, decision: Decision, source: Even
         await future
 
 
-def _event_id(event: EventT) -> str | None:
+def _event_id(event: EventT[bytes]) -> str | None:
     try:
         value = decode_json_object(event.message.value)
     except UndecodableValue:
@@ -128,7 +129,7 @@ def _event_id(event: EventT) -> str | None:
     return event_id if isinstance(event_id, str) else None
 
 
-async def handle_order_input(event: EventT) -> None:
+async def handle_order_input(event: EventT[bytes]) -> None:
     """Process one input record of the order pipeline; never raises for bad input."""
     try:
         order_event = _decode(event)
@@ -144,6 +145,7 @@ async def handle_order_input(event: EventT) -> None:
         return
     await _publish(previous, decision, event)
     orders_table[order_event.order_id] = decision.state.to_dict()
+    notify(order_event.order_id)
 
 
 @app.agent(order_pipeline_topic, name="order-lifecycle")

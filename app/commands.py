@@ -134,7 +134,6 @@ def simulate(
     from loadgen import SimulationOptions, run_simulation
 
     settings = load_settings()
-    extra = {} if seed is None else {"seed": seed}
     try:
         options = SimulationOptions(
             rate=rate,
@@ -147,7 +146,7 @@ def simulate(
             jsonl_path=None if jsonl_path is None else Path(jsonl_path),
             start_time=start_time,
             progress=progress,
-            **extra,
+            **({} if seed is None else {"seed": seed}),  # type: ignore[arg-type]
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None

@@ -17,7 +17,7 @@ __all__ = ["DISCOVERED_MODULES", "app", "settings"]
 settings = load_settings()
 
 #: Modules that register agents, tables, web views and commands on the App.
-DISCOVERED_MODULES = ["agents", "tables", "app.views", "app.commands"]
+DISCOVERED_MODULES = ["agents", "tables", "app.web", "app.commands"]
 
 #: Used when nothing resolved a broker (unit tests with ``agent.test_context()``).
 _UNRESOLVED_BROKER = "kafka://127.0.0.1:9092"
@@ -48,5 +48,5 @@ app = faust.App(
     web_graph_enabled=False,
     web_metrics_enabled=False,
     web_router_enabled=True,
-    canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+    canonical_url=settings.canonical_url,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -39,6 +40,8 @@ class Settings:
     datadir: Path = Path("data")
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    #: Host other workers use to reach this one (table_route forwarding); default: web_host.
+    canonical_host: str | None = None
     #: Partition count of every topic ShopStream creates (input topics must agree).
     partitions: int = 4
     #: Replication factor of the topics ShopStream creates (3 on a three-broker cluster).
@@ -59,6 +62,14 @@ class Settings:
     #: Events that wait for a prerequisite longer than this (hours) are dead-lettered.
     pending_max_wait_hours: float = 24.0
     log_level: str = "info"
+
+    @property
+    def canonical_url(self) -> str:
+        """The URL this worker advertises to its group for request forwarding."""
+        host = self.canonical_host or self.web_host
+        if host in ("0.0.0.0", "::"):
+            host = socket.gethostname()
+        return f"http://{host}:{self.web_port}"
 
     @property
     def broker_bootstrap(self) -> str:
@@ -173,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         datadir=_read(env, "SHOPSTREAM_DATADIR", Path, defaults.datadir),
         web_host=_read(env, "SHOPSTREAM_WEB_HOST", str, defaults.web_host),
         web_port=_read(env, "SHOPSTREAM_WEB_PORT", _int_between(1, 65535), defaults.web_port),
+        canonical_host=_read(env, "SHOPSTREAM_CANONICAL_HOST", str, None),
         partitions=_read(env, "SHOPSTREAM_PARTITIONS", _int_between(1, 1024), defaults.partitions),
         replication_factor=_read(
             env, "SHOPSTREAM_REPLICATION_FACTOR", _int_between(1, 16), defaults.replication_factor

@@ -14,13 +14,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
-import urllib.request
-import urllib.error
 
 __all__ = ["WorkerProcess", "free_port", "http_get"]
 

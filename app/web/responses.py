@@ -7,11 +7,10 @@ Views raise :class:`BadRequest`; :func:`json_error` renders it.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from faust.web import Request, Response, View
 
-__all__ = ["BadRequest", "json_error", "json_ok", "valid_id"]
+__all__ = ["BadRequest", "json_error", "query", "valid_id"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 
@@ -22,10 +21,6 @@ class BadRequest(ValueError):
     def __init__(self, message: str, *, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
-
-
-def json_ok(view: View, body: Any, *, status: int = 200) -> Response:
-    return view.json(body, status=status)
 
 
 def json_error(view: View, message: str, *, status: int) -> Response:

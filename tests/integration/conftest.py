@@ -1,0 +1,42 @@
+"""Integration fixtures: real worker processes against the session broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TestBroker
+from tests.support.worker_process import WorkerProcess
+
+pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def start_worker(
+    kafka_broker: TestBroker, tmp_path: Path, unique: str
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start workers of one consumer group (one app id per test); all are stopped after."""
+    started: list[WorkerProcess] = []
+
+    def start(name: str = "worker", **env: str) -> WorkerProcess:
+        worker = WorkerProcess(
+            broker_url=kafka_broker.url,
+            workdir=tmp_path,
+            app_id=f"shopstream-test-{unique}",
+            env=env,
+            name=name,
+        ).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in reversed(started):
+        worker.stop()
