@@ -1,0 +1,104 @@
+"""Run a local Kafka in the foreground until Ctrl-C or SIGTERM (``python -m localkafka``).
+
+Stdout carries exactly one line, ``KAFKA_BROKER=kafka://127.0.0.1:PORT[;...]``,
+printed when the brokers answer metadata, so a script or the ``shopstream
+kafka`` command can wait for it and export it; everything else goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import TextIO
+
+from localkafka.cluster import LocalKafkaCluster
+from localkafka.errors import LocalKafkaError
+
+__all__ = ["build_parser", "main", "run_foreground"]
+
+
+class _StopRequested(BaseException):
+    """Raised from the signal handler so a start in progress unwinds and cleans up."""
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequested(signum)
+
+
+def run_foreground(
+    port: int | None = None,
+    brokers: int = 1,
+    datadir: str | None = None,
+    partitions: int = 4,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Start the broker(s), print ``KAFKA_BROKER=...``, block until a signal, stop.
+
+    Returns a process exit code: 0 after a requested stop, 1 when the brokers
+    could not start or a node died while running. Must run in the main thread
+    (it installs SIGINT and SIGTERM handlers, restored on return).
+    """
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    cluster = LocalKafkaCluster(brokers, partitions=partitions, data_dir=datadir, port=port)
+    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        cluster.start()
+        print(f"KAFKA_BROKER={cluster.url}", file=out, flush=True)
+        where = datadir if datadir is not None else f"{cluster.data_dir} (temporary)"
+        print(
+            f"localkafka: {brokers} broker(s) ready in {cluster.startup_seconds:.1f} s; "
+            f"bootstrap {cluster.bootstrap_servers}; data {where}; Ctrl-C to stop",
+            file=err,
+            flush=True,
+        )
+        while True:
+            time.sleep(1.0)
+            dead = [i for i in cluster.node_ids if not cluster.is_node_running(i)]
+            if dead:
+                logs = ", ".join(str(cluster.log_file(i)) for i in dead)
+                print(f"localkafka: node(s) {dead} exited; see {logs}", file=err, flush=True)
+                return 1
+    except _StopRequested:
+        return 0
+    except LocalKafkaError as exc:
+        print(f"localkafka: {exc}", file=err, flush=True)
+        return 1
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not abort the stop
+        cluster.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m localkafka",
+        description="Run a local Apache Kafka (KRaft) until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="broker port of node 1 (default: a free port)"
+    )
+    parser.add_argument("--brokers", type=int, default=1, help="number of nodes (default: 1)")
+    parser.add_argument(
+        "--datadir", default=None, help="keep data here across runs (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=4, help="partitions of auto-created topics (default 4)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.brokers < 1 or args.partitions < 1:
+        print("localkafka: --brokers and --partitions must be >= 1", file=sys.stderr)
+        return 2
+    return run_foreground(args.port, args.brokers, args.datadir, args.partitions)
