@@ -1,8 +1,9 @@
 """Customer summaries: created orders, re-keyed by customer, folded into ``customers``.
 
-Input: the internal ``customer-orders`` topic (key ``customer_id``), written by
-the order pipeline once per created order. The fold itself is
-:func:`domain.customer_summary.count_order`, idempotent by ``order_id``.
+Input: the internal ``customer-orders`` topic (key ``customer_id``; value the
+``order_created`` event in its wire form), written by the order pipeline once
+per created order. The fold is :func:`domain.customer_summary.count_order`,
+idempotent by ``order_id``, so a re-send after a crash counts once.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from app.codec import decode_json_object
 from app.main import app
 from app.topics import customer_orders_topic
 from domain.customer_summary import CustomerSummary, OrderPlaced, count_order
+from domain.order_events import order_event_from_wire
 from tables.customers import customers_table
 
-__all__ = ["customer_summaries", "fold_order_placed"]
+__all__ = ["customer_summaries", "fold_created_order"]
 
 logger = logging.getLogger(__name__)
 
 
-def fold_order_placed(raw_value: bytes) -> None:
+def fold_created_order(raw_value: bytes) -> None:
     """Apply one ``customer-orders`` record to the customers table."""
-    placed = OrderPlaced.from_dict(decode_json_object(raw_value))
+    created = order_event_from_wire("orders", decode_json_object(raw_value))
+    placed = OrderPlaced.from_event(created)
     stored: dict[str, Any] | None = customers_table.get(placed.customer_id)
     summary = None if stored is None else CustomerSummary.from_dict(stored)
     updated = count_order(summary, placed)
@@ -35,4 +38,4 @@ def fold_order_placed(raw_value: bytes) -> None:
 async def customer_summaries(stream: Any) -> None:
     """Fold created orders into per-customer summaries (internal topic: trusted input)."""
     async for raw_value in stream:
-        fold_order_placed(raw_value)
+        fold_created_order(raw_value)

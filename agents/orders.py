@@ -1,57 +1,55 @@
-"""The order lifecycle: ``orders``, ``payments`` and ``shipments`` in one agent.
+"""The order lifecycle: ``orders``, ``payments``, ``shipments`` and commands in one agent.
 
 The three topics are keyed by ``order_id`` and co-partitioned, so one agent
-subscribed to all three sees every event of an order on the worker that owns
-the order's state. Per event: decode, validate, apply the pure state machine
-(:mod:`domain.order_lifecycle`), publish what it decided, then store the state.
+subscribed to all of them sees every event of an order on the worker that owns
+the order's state. Per record: decode, validate, apply the pure state machine
+(:mod:`domain.order_lifecycle`), publish what it decided
+(:mod:`agents.order_outputs`), then store the state. Commands from other stages
+(fraud holds, pending expiry) arrive on a co-partitioned internal topic and are
+applied here too, so each order has exactly one writer.
 
-Outputs are acknowledged by the broker *before* the new state is written:
-after a crash the input is delivered again, and either the state already holds
-it (a duplicate: nothing is sent twice in the normal case) or the outputs are
-sent again with the same ``version``/``alert_id``; never is a change lost.
+Bad input never stops the stream: undecodable or invalid records, and records
+the domain refuses, go to ``dead-letters`` with the reason. Infrastructure
+errors (the broker refusing a send) are not the record's fault and propagate,
+so the worker restarts from its last committed offset instead of losing input.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from faust.types import EventT
 
-from app.codec import UndecodableValue, decode_json_object, encode_json
-from app.dead_letters import DeadLetter, send_dead_letter
-from app.main import app
+from agents.order_outputs import publish_decision
+from app.codec import UndecodableValue, decode_json_object
+from app.dead_letters import letter_for, send_dead_letter
+from app.main import app, settings
 from app.order_watch import notify
-from app.topics import alerts_topic, customer_orders_topic, order_pipeline_topic, order_status_topic
-from domain.customer_summary import OrderPlaced
-from domain.order_events import InvalidEvent, OrderEvent, order_event_from_wire, to_wire
-from domain.order_lifecycle import Decision, Rejection, apply_event
-from domain.order_state import OrderState
+from app.topics import ORDER_COMMANDS, order_pipeline_topic
+from domain.order_commands import ExpirePending, HoldOrder, InvalidCommand, command_from_wire
+from domain.order_events import InvalidEvent, OrderEvent, order_event_from_wire
+from domain.order_lifecycle import (
+    Decision,
+    OrderLifecycleError,
+    apply_event,
+    apply_hold,
+    expire_pending,
+)
+from domain.order_state import CorruptState, OrderState
 from tables.orders import orders_table
 
 __all__ = ["handle_order_input", "order_lifecycle"]
 
 logger = logging.getLogger(__name__)
 
-
-def _letter(event: EventT[bytes], error_type: str, error: str, stage: str) -> DeadLetter:
-    message = event.message
-    return DeadLetter(
-        source_topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        error_type=error_type,
-        error=error,
-        stage=stage,
-    )
+#: How long an early event may wait for its prerequisite before it is dead-lettered.
+PENDING_MAX_WAIT = timedelta(hours=settings.pending_max_wait_hours)
 
 
-def _decode(event: EventT[bytes]) -> OrderEvent:
-    value = decode_json_object(event.message.value)
-    order_event = order_event_from_wire(event.message.topic, value)
-    key = event.message.key
+def _decode_event(topic: str, value: dict[str, Any], key: bytes | None) -> OrderEvent:
+    order_event = order_event_from_wire(topic, value)
     if key is not None and key.decode("utf-8", "replace") != order_event.order_id:
         raise InvalidEvent(
             f"key {key[:64]!r} differs from order_id {order_event.order_id!r}: "
@@ -65,87 +63,61 @@ def _load(order_id: str) -> OrderState | None:
     return None if stored is None else OrderState.from_dict(stored)
 
 
-def _rejection_letter(source: EventT[bytes], rejection: Rejection) -> DeadLetter:
-    """A rejected event is either the input itself or one that waited in state.
-
-    An event that waited has no offset of its own any more (it was acknowledged
-    when it was parked), so ``offset`` is -1 and the value is its wire form.
-    """
-    if rejection.event.event_id == _event_id(source):
-        return _letter(source, "Rejected", rejection.reason, "apply")
-    return DeadLetter(
-        source_topic=rejection.event.topic,
-        partition=source.message.partition,
-        offset=-1,
-        key=rejection.event.order_id.encode(),
-        value=encode_json(to_wire(rejection.event)),
-        error_type="Rejected",
-        error=rejection.reason,
-        stage="pending",
-    )
+async def _commit_decision(
+    order_id: str,
+    previous: OrderState | None,
+    decision: Decision,
+    source: EventT[bytes],
+    input_event_id: str | None,
+) -> None:
+    if decision.duplicate:
+        return
+    await publish_decision(previous, decision, source, input_event_id)
+    orders_table[order_id] = decision.state.to_dict()
+    notify(order_id)
 
 
-def _placed(previous: OrderState | None, decision: Decision) -> OrderPlaced | None:
-    """The created order, when this decision is the one that applied ``order_created``."""
-    created = decision.state.facts.created
-    if created is None or (previous is not None and previous.facts.created is not None):
-        return None
-    if created.customer_id is None or created.currency is None or created.total is None:
-        return None
-    return OrderPlaced(
-        order_id=created.order_id,
-        customer_id=created.customer_id,
-        currency=created.currency,
-        total=created.total,
-        occurred_at=created.occurred_at,
-    )
-
-
-async def _publish(previous: OrderState | None, decision: Decision, source: EventT[bytes]) -> None:
-    """Send what the decision says, and wait for the broker to acknowledge it."""
-    pending = []
-    for change in decision.changes:
-        value = encode_json(change.to_wire())
-        pending.append(await order_status_topic.send(key=change.order_id, value=value))
-    for alert in decision.alerts:
-        value = encode_json(alert.to_wire())
-        pending.append(await alerts_topic.send(key=alert.order_id, value=value))
-    placed = _placed(previous, decision)
-    if placed is not None:
-        value = encode_json(placed.to_dict())
-        pending.append(await customer_orders_topic.send(key=placed.customer_id, value=value))
-    for rejection in decision.rejected:
-        await send_dead_letter(_rejection_letter(source, rejection))
-    for future in pending:
-        await future
-
-
-def _event_id(event: EventT[bytes]) -> str | None:
-    try:
-        value = decode_json_object(event.message.value)
-    except UndecodableValue:
-        return None
-    event_id = value.get("event_id")
-    return event_id if isinstance(event_id, str) else None
+def _decide_command(value: dict[str, Any]) -> tuple[str, OrderState | None, Decision]:
+    command = command_from_wire(value)
+    previous = _load(command.order_id)
+    if isinstance(command, HoldOrder):
+        decision = apply_hold(
+            previous, command.order_id, command.reason, command.caused_by, command.occurred_at
+        )
+    elif isinstance(command, ExpirePending):
+        if previous is None:
+            return (
+                command.order_id,
+                previous,
+                Decision(state=OrderState(order_id=command.order_id), duplicate=True),
+            )
+        decision = expire_pending(previous, command.now, PENDING_MAX_WAIT)
+    return command.order_id, previous, decision
 
 
 async def handle_order_input(event: EventT[bytes]) -> None:
-    """Process one input record of the order pipeline; never raises for bad input."""
+    """Process one record of the order pipeline; bad input is dead-lettered, never raised."""
+    message = event.message
     try:
-        order_event = _decode(event)
+        value = decode_json_object(message.value)
     except UndecodableValue as exc:
-        await send_dead_letter(_letter(event, type(exc).__name__, str(exc), "decode"))
+        await send_dead_letter(letter_for(message, exc, stage="decode"))
         return
-    except InvalidEvent as exc:
-        await send_dead_letter(_letter(event, type(exc).__name__, str(exc), "validate"))
+    event_id = value.get("event_id") if isinstance(value.get("event_id"), str) else None
+    try:
+        if message.topic == ORDER_COMMANDS:
+            order_id, previous, decision = _decide_command(value)
+        else:
+            order_event = _decode_event(message.topic, value, message.key)
+            order_id, previous = order_event.order_id, _load(order_event.order_id)
+            decision = apply_event(previous, order_event)
+    except (InvalidEvent, InvalidCommand) as exc:
+        await send_dead_letter(letter_for(message, exc, stage="validate"))
         return
-    previous = _load(order_event.order_id)
-    decision = apply_event(previous, order_event)
-    if decision.duplicate:
+    except (OrderLifecycleError, CorruptState) as exc:
+        await send_dead_letter(letter_for(message, exc, stage="apply"))
         return
-    await _publish(previous, decision, event)
-    orders_table[order_event.order_id] = decision.state.to_dict()
-    notify(order_event.order_id)
+    await _commit_decision(order_id, previous, decision, event, event_id)
 
 
 @app.agent(order_pipeline_topic, name="order-lifecycle")

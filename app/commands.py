@@ -156,3 +156,77 @@ def simulate(
 
 cli.add_command(kafka)
 cli.add_command(simulate)
+
+
+@click.group(help="Inspect dead letters and send them back through the pipeline.")
+def dlq() -> None:
+    pass
+
+
+@dlq.command(
+    name="list", help="One line per dead letter: id (partition:offset), source, stage, error."
+)
+@click.option(
+    "--stage", default=None, help="only letters of this stage (decode, validate, apply, ...)"
+)
+@click.option("--source-topic", default=None, help="only letters from this topic")
+def dlq_list(stage: str | None, source_topic: str | None) -> None:
+    from app.dlq import read_dead_letters, select_letters
+
+    letters = select_letters(
+        asyncio.run(read_dead_letters(load_settings().broker_bootstrap)),
+        stage=stage,
+        source_topic=source_topic,
+    )
+    for letter in letters:
+        record = letter.record
+        click.echo(
+            f"{letter.letter_id:>10}  {record.get('source_topic')}[{record.get('partition')}]"
+            f"@{record.get('offset')}  {record.get('stage')}  {record.get('error_type')}: "
+            f"{str(record.get('error'))[:100]}"
+        )
+    click.echo(f"{len(letters)} dead letter(s)", err=True)
+
+
+@dlq.command(name="show", help="Everything about one dead letter, with its original value.")
+@click.argument("letter_id")
+def dlq_show(letter_id: str) -> None:
+    from app.dlq import read_dead_letters, select_letters
+
+    found = select_letters(
+        asyncio.run(read_dead_letters(load_settings().broker_bootstrap)), ids=[letter_id]
+    )
+    if not found:
+        raise click.ClickException(f"no dead letter {letter_id} (ids are partition:offset)")
+    click.echo(found[0].describe())
+
+
+@dlq.command(name="requeue", help="Send dead letters back to their source topics.")
+@click.argument("letter_ids", nargs=-1)
+@click.option(
+    "--all", "requeue_all", is_flag=True, help="every letter (with --stage/--source-topic: those)"
+)
+@click.option("--stage", default=None)
+@click.option("--source-topic", default=None)
+def dlq_requeue(
+    letter_ids: tuple[str, ...], requeue_all: bool, stage: str | None, source_topic: str | None
+) -> None:
+    from app.dlq import read_dead_letters, requeue_letters, select_letters
+
+    if not letter_ids and not requeue_all:
+        raise click.UsageError("name letters (partition:offset) or pass --all")
+    bootstrap = load_settings().broker_bootstrap
+    chosen = select_letters(
+        asyncio.run(read_dead_letters(bootstrap)),
+        ids=letter_ids,
+        stage=stage,
+        source_topic=source_topic,
+    )
+    missing = set(letter_ids) - {letter.letter_id for letter in chosen}
+    if missing:
+        raise click.ClickException(f"no such dead letter(s): {', '.join(sorted(missing))}")
+    sent = asyncio.run(requeue_letters(bootstrap, chosen))
+    click.echo(f"requeued {sent} dead letter(s)")
+
+
+cli.add_command(dlq)

@@ -17,7 +17,7 @@ from typing import Any
 from app.codec import encode_json
 from domain.timefmt import format_time, now_utc
 
-__all__ = ["DeadLetter", "dead_letter_record", "send_dead_letter"]
+__all__ = ["DeadLetter", "dead_letter_record", "letter_for", "send_dead_letter"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,22 @@ class DeadLetter:
     stage: str
     attempts: int = 1
     first_failed_at: datetime | None = None
+
+
+def letter_for(
+    message: Any, error: Exception | str, *, stage: str, error_type: str = ""
+) -> DeadLetter:
+    """A dead letter for the Kafka message being processed (a Faust ``Message``)."""
+    return DeadLetter(
+        source_topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        error_type=error_type or type(error).__name__,
+        error=str(error),
+        stage=stage,
+    )
 
 
 def dead_letter_record(letter: DeadLetter, *, now: datetime | None = None) -> dict[str, Any]:

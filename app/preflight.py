@@ -73,7 +73,7 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
     try:
         counts = await ensure_topics(
             admin,
-            CONTRACT_TOPICS,
+            (*CONTRACT_TOPICS, topic_names.order_commands(settings.app_id)),
             partitions=settings.partitions,
             replication=settings.replication_factor,
         )
@@ -83,10 +83,14 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
         ) from None
     finally:
         await admin.close()
-    order_counts = {name: counts.get(name, 0) for name in topic_names.ORDER_PIPELINE_TOPICS}
+    copartitioned = (
+        *topic_names.ORDER_PIPELINE_TOPICS,
+        topic_names.order_commands(settings.app_id),
+    )
+    order_counts = {name: counts.get(name, 0) for name in copartitioned}
     if len(set(order_counts.values())) != 1:
         raise PreflightError(
-            f"topics orders, payments, shipments must have the same partition count, got {order_counts}"
+            f"topics {sorted(order_counts)} must have the same partition count, got {order_counts}"
         )
     if order_counts[topic_names.ORDERS] != settings.partitions:
         raise PreflightError(

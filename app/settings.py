@@ -59,6 +59,8 @@ class Settings:
     #: Optional webhook called for each order status change; None disables it.
     webhook_url: str | None = None
     webhook_max_attempts: int = 5
+    #: Delay of the first webhook retry; each further retry waits 4x longer.
+    webhook_retry_base_seconds: float = 1.0
     #: Events that wait for a prerequisite longer than this (hours) are dead-lettered.
     pending_max_wait_hours: float = 24.0
     log_level: str = "info"
@@ -214,6 +216,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "SHOPSTREAM_WEBHOOK_MAX_ATTEMPTS",
             _int_between(1, 20),
             defaults.webhook_max_attempts,
+        ),
+        webhook_retry_base_seconds=_read(
+            env,
+            "SHOPSTREAM_WEBHOOK_RETRY_BASE_SECONDS",
+            _positive_float,
+            defaults.webhook_retry_base_seconds,
         ),
         pending_max_wait_hours=_read(
             env,

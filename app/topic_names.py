@@ -26,6 +26,16 @@ ORDER_STATUS = "order-status"
 ALERTS = "alerts"
 DEAD_LETTERS = "dead-letters"
 
+
+def order_commands(app_id: str) -> str:
+    """Internal topic of commands for the order pipeline (fraud holds, pending expiry).
+
+    Keyed by ``order_id`` with the partition count of ``orders``, so a command
+    reaches the worker that owns the order, in the same agent as its events.
+    """
+    return f"{app_id}-order-commands"
+
+
 #: Input topics; the first three are keyed by ``order_id`` and co-partitioned.
 INPUT_TOPICS = (ORDERS, PAYMENTS, SHIPMENTS, CLICKSTREAM)
 ORDER_PIPELINE_TOPICS = (ORDERS, PAYMENTS, SHIPMENTS)

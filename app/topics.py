@@ -17,14 +17,16 @@ __all__ = [
     "clickstream_topic",
     "customer_orders_topic",
     "dead_letters_topic",
+    "order_commands_topic",
     "order_pipeline_topic",
     "order_status_topic",
     "orders_topic",
     "payments_topic",
+    "raw_topic",
 ]
 
 
-def _raw_topic(*names: str, internal: bool = False, retention_days: float | None = None):  # type: ignore[no-untyped-def]
+def raw_topic(*names: str, internal: bool = False, retention_days: float | None = None):  # type: ignore[no-untyped-def]
     return app.topic(
         *names,
         key_type=None,
@@ -37,16 +39,20 @@ def _raw_topic(*names: str, internal: bool = False, retention_days: float | None
     )
 
 
-#: One subscription for the three co-partitioned order topics: a single agent sees
-#: one order's events in one place, whatever topic they came from.
-order_pipeline_topic = _raw_topic(*topic_names.ORDER_PIPELINE_TOPICS)
-orders_topic = _raw_topic(topic_names.ORDERS)
-payments_topic = _raw_topic(topic_names.PAYMENTS)
-clickstream_topic = _raw_topic(topic_names.CLICKSTREAM)
+#: Commands for the order pipeline (fraud holds, pending expiry), keyed by order_id.
+ORDER_COMMANDS = topic_names.order_commands(settings.app_id)
 
-order_status_topic = _raw_topic(topic_names.ORDER_STATUS)
-alerts_topic = _raw_topic(topic_names.ALERTS)
-dead_letters_topic = _raw_topic(topic_names.DEAD_LETTERS)
+#: One subscription for the three co-partitioned order topics and the commands: a
+#: single agent sees one order's events in one place, whatever topic they came from.
+order_pipeline_topic = raw_topic(*topic_names.ORDER_PIPELINE_TOPICS, ORDER_COMMANDS)
+order_commands_topic = raw_topic(ORDER_COMMANDS)
+orders_topic = raw_topic(topic_names.ORDERS)
+payments_topic = raw_topic(topic_names.PAYMENTS)
+clickstream_topic = raw_topic(topic_names.CLICKSTREAM)
+
+order_status_topic = raw_topic(topic_names.ORDER_STATUS)
+alerts_topic = raw_topic(topic_names.ALERTS)
+dead_letters_topic = raw_topic(topic_names.DEAD_LETTERS)
 
 #: Created orders re-keyed by ``customer_id`` so one worker owns each customer.
-customer_orders_topic = _raw_topic(f"{settings.app_id}-customer-orders", internal=True)
+customer_orders_topic = raw_topic(f"{settings.app_id}-customer-orders", internal=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from domain.money import format_money
+from domain.order_events import OrderEvent
 from domain.timefmt import format_time, parse_time
 
 __all__ = ["CustomerSummary", "OrderPlaced", "count_order", "customer_view"]
@@ -41,6 +42,19 @@ class OrderPlaced:
             "total": format_money(self.total),
             "occurred_at": format_time(self.occurred_at),
         }
+
+    @classmethod
+    def from_event(cls, event: OrderEvent) -> OrderPlaced:
+        """From a validated ``order_created`` (customer, currency and total are required there)."""
+        if event.customer_id is None or event.currency is None or event.total is None:
+            raise ValueError(f"event {event.event_id} is not a complete order_created")
+        return cls(
+            order_id=event.order_id,
+            customer_id=event.customer_id,
+            currency=event.currency,
+            total=event.total,
+            occurred_at=event.occurred_at,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OrderPlaced:

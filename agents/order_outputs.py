@@ -1,0 +1,77 @@
+"""What the order pipeline publishes for one decision, and how it is made safe.
+
+Outputs are sent and *acknowledged by the broker* before the agent writes the
+new state: after a crash the input is delivered again and either the state
+already holds it (a duplicate: nothing is sent twice) or the outputs are sent
+again with the same ``version`` / ``alert_id`` / ``event_id``; a status change
+is never lost. Consumers identify a change by ``(order_id, version)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faust.types import EventT
+
+from app.codec import encode_json
+from app.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.topics import alerts_topic, customer_orders_topic, order_status_topic
+from domain.order_events import OrderEvent, to_wire
+from domain.order_lifecycle import Decision, Rejection
+from domain.order_state import OrderState
+
+__all__ = ["newly_created", "publish_decision", "rejection_letter"]
+
+
+def rejection_letter(
+    source: EventT[bytes], input_event_id: str | None, rejection: Rejection
+) -> DeadLetter:
+    """A rejected event is either the input itself or one that waited in state.
+
+    An event that waited has no offset of its own any more (it was acknowledged
+    when it was parked), so ``offset`` is -1 and the value is its wire form.
+    """
+    if rejection.event.event_id == input_event_id:
+        return letter_for(source.message, rejection.reason, stage="apply", error_type="Rejected")
+    return DeadLetter(
+        source_topic=rejection.event.topic,
+        partition=source.message.partition,
+        offset=-1,
+        key=rejection.event.order_id.encode(),
+        value=encode_json(to_wire(rejection.event)),
+        error_type="Rejected",
+        error=rejection.reason,
+        stage="pending",
+    )
+
+
+def newly_created(previous: OrderState | None, decision: Decision) -> OrderEvent | None:
+    """The ``order_created`` event, when this decision is the one that applied it."""
+    created = decision.state.facts.created
+    if created is None or (previous is not None and previous.facts.created is not None):
+        return None
+    return created
+
+
+async def publish_decision(
+    previous: OrderState | None,
+    decision: Decision,
+    source: EventT[bytes],
+    input_event_id: str | None,
+) -> None:
+    """Send what the decision says, and wait until the broker has acknowledged it."""
+    pending: list[Any] = []
+    for change in decision.changes:
+        value = encode_json(change.to_wire())
+        pending.append(await order_status_topic.send(key=change.order_id, value=value))
+    for alert in decision.alerts:
+        value = encode_json(alert.to_wire())
+        pending.append(await alerts_topic.send(key=alert.order_id, value=value))
+    created = newly_created(previous, decision)
+    if created is not None and created.customer_id is not None:
+        value = encode_json(to_wire(created))
+        pending.append(await customer_orders_topic.send(key=created.customer_id, value=value))
+    for rejection in decision.rejected:
+        await send_dead_letter(rejection_letter(source, input_event_id, rejection))
+    for future in pending:
+        await future
