@@ -16,9 +16,10 @@ from types import FrameType
 from typing import TextIO
 
 from localkafka.cluster import LocalKafkaCluster
+from localkafka.distribution import ensure_distribution
 from localkafka.errors import LocalKafkaError
 
-__all__ = ["build_parser", "main", "run_foreground"]
+__all__ = ["build_parser", "fetch_only", "main", "run_foreground"]
 
 
 class _StopRequested(BaseException):
@@ -93,11 +94,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--partitions", type=int, default=4, help="partitions of auto-created topics (default 4)"
     )
+    parser.add_argument(
+        "--fetch-only",
+        action="store_true",
+        help="only check java/mvn and fetch Kafka into the cache, then exit",
+    )
     return parser
+
+
+def fetch_only(*, stderr: TextIO | None = None) -> int:
+    """Check the prerequisites and fill the cache (``make setup``); no broker is started."""
+    err = stderr if stderr is not None else sys.stderr
+    try:
+        dist = ensure_distribution()
+    except LocalKafkaError as exc:
+        print(f"localkafka: {exc}", file=err, flush=True)
+        return 1
+    print(f"localkafka: Apache Kafka {dist.version} is in {dist.home}", file=err, flush=True)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.fetch_only:
+        return fetch_only()
     if args.brokers < 1 or args.partitions < 1:
         print("localkafka: --brokers and --partitions must be >= 1", file=sys.stderr)
         return 2
