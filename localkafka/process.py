@@ -38,13 +38,15 @@ __all__ = [
 ]
 
 _PR_SET_PDEATHSIG = 1
+# Resolved once in the parent: the forked child should do as little as possible
+# (no dlopen between fork and exec in a multi-threaded process).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def _die_with_parent(parent_pid: int) -> None:
     """``preexec_fn``: ask the kernel to SIGKILL this child when its parent thread dies."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
 
