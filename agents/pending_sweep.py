@@ -26,7 +26,8 @@ __all__ = ["SWEEP_INTERVAL_SECONDS", "orders_due_for_expiry", "sweep_pending"]
 
 logger = logging.getLogger(__name__)
 
-SWEEP_INTERVAL_SECONDS = 300.0
+#: Often enough to keep waits near their limit, never more often than once a second.
+SWEEP_INTERVAL_SECONDS = min(300.0, max(1.0, settings.pending_max_wait_hours * 3600 / 4))
 
 
 def _oldest_pending(stored: dict[str, Any]) -> datetime | None:

@@ -29,10 +29,33 @@ def _fail(message: str) -> None:
     raise SystemExit(2)
 
 
+#: Faust's global options that take a value (``shopstream -L uvloop worker``).
+_VALUED_OPTIONS = frozenset(
+    {
+        "-A",
+        "--app",
+        "--datadir",
+        "-W",
+        "--workdir",
+        "-L",
+        "--loop",
+        "-l",
+        "--loglevel",
+        "-f",
+        "--logfile",
+        "--blocking-timeout",
+        "--console-port",
+    }
+)
+
+
 def _command(argv: Sequence[str]) -> str | None:
     """The sub-command named on the command line (first word that is not an option)."""
-    for word in argv:
-        if not word.startswith("-"):
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
             return word
     return None
 

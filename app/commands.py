@@ -182,7 +182,8 @@ def dlq_list(stage: str | None, source_topic: str | None) -> None:
         record = letter.record
         click.echo(
             f"{letter.letter_id:>10}  {record.get('source_topic')}[{record.get('partition')}]"
-            f"@{record.get('offset')}  {record.get('stage')}  {record.get('error_type')}: "
+            f"@{record.get('offset')}  key={record.get('key')}  {record.get('stage')}  "
+            f"{record.get('error_type')}: "
             f"{str(record.get('error'))[:100]}"
         )
     click.echo(f"{len(letters)} dead letter(s)", err=True)

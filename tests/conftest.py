@@ -26,14 +26,14 @@ os.environ.setdefault("SHOPSTREAM_DATADIR", str(Path(__file__).parent / ".." / "
 
 
 @dataclass(frozen=True)
-class TestBroker:
+class BrokerAddress:
     """How tests reach the session's broker."""
 
     url: str  # Faust form: kafka://host:port;host:port
     bootstrap: str  # aiokafka form: host:port,host:port
 
 
-def _docker_broker() -> Iterator[TestBroker]:
+def _docker_broker() -> Iterator[BrokerAddress]:
     try:
         import docker
 
@@ -44,17 +44,17 @@ def _docker_broker() -> Iterator[TestBroker]:
 
     with KafkaContainer().with_kraft() as container:
         bootstrap = container.get_bootstrap_server()
-        yield TestBroker(url=f"kafka://{bootstrap}", bootstrap=bootstrap)
+        yield BrokerAddress(url=f"kafka://{bootstrap}", bootstrap=bootstrap)
 
 
 @pytest.fixture(scope="session")
-def kafka_broker() -> Iterator[TestBroker]:
+def kafka_broker() -> Iterator[BrokerAddress]:
     """The session's real broker (see the module docstring for where it comes from)."""
     from app.settings import broker_url_to_bootstrap, load_settings
 
     configured = load_settings().kafka_broker
     if configured is not None:
-        yield TestBroker(url=configured, bootstrap=broker_url_to_bootstrap(configured))
+        yield BrokerAddress(url=configured, bootstrap=broker_url_to_bootstrap(configured))
         return
     if os.environ.get("SHOPSTREAM_TEST_BROKER") == "docker":
         yield from _docker_broker()
@@ -62,11 +62,11 @@ def kafka_broker() -> Iterator[TestBroker]:
     from localkafka import LocalKafkaCluster
 
     with LocalKafkaCluster(1, partitions=4) as cluster:
-        yield TestBroker(url=cluster.url, bootstrap=cluster.bootstrap_servers)
+        yield BrokerAddress(url=cluster.url, bootstrap=cluster.bootstrap_servers)
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(kafka_broker: TestBroker) -> str:
+def kafka_bootstrap(kafka_broker: BrokerAddress) -> str:
     """``host:port`` of the session broker, for plain aiokafka clients."""
     return kafka_broker.bootstrap
 

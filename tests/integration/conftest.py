@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TestBroker
+from tests.conftest import BrokerAddress
 from tests.support.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def start_worker(
-    kafka_broker: TestBroker, tmp_path: Path, unique: str
+    kafka_broker: BrokerAddress, tmp_path: Path, unique: str
 ) -> Iterator[Callable[..., WorkerProcess]]:
     """Start workers of one consumer group (one app id per test); all are stopped after."""
     started: list[WorkerProcess] = []

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["WorkerProcess", "free_port", "http_get"]
+__all__ = ["WorkerProcess", "free_port", "http_get", "shopstream"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +44,24 @@ def http_get(url: str, *, timeout: float = 10.0) -> tuple[int, Any]:
         return status, orjson.loads(body)
     except orjson.JSONDecodeError:
         return status, body.decode("utf-8", "replace")
+
+
+def shopstream(*args: str, env: Mapping[str, str], timeout: float = 60.0) -> str:
+    """Run ``shopstream ARGS`` as a user would; returns stdout, raises on failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"shopstream {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"
+        )
+    return result.stdout
 
 
 class WorkerProcess:
