@@ -30,8 +30,9 @@ def fold_created_order(raw_value: bytes) -> None:
     stored: dict[str, Any] | None = customers_table.get(placed.customer_id)
     summary = None if stored is None else CustomerSummary.from_dict(stored)
     updated = count_order(summary, placed)
-    if updated is not summary:
-        customers_table[placed.customer_id] = updated.to_dict()
+    # Written even when unchanged (a redelivery): re-asserting heals a changelog
+    # record lost in a crash (see agents.orders).
+    customers_table[placed.customer_id] = updated.to_dict()
 
 
 @app.agent(customer_orders_topic, name="customer-summaries")

@@ -73,7 +73,7 @@ async def fraud_velocity(stream: Any) -> None:
     async for raw_value in stream:
         created = order_event_from_wire("orders", decode_json_object(raw_value))
         verdict = judge_created_order(created)
-        if verdict.duplicate:
-            continue
-        await _publish_flags(created, verdict)
+        if not verdict.duplicate:
+            await _publish_flags(created, verdict)
+        # Written for duplicates too: re-asserting heals a changelog record lost in a crash.
         fraud_velocity_table[created.customer_id or ""] = verdict.state.to_dict()

@@ -71,6 +71,11 @@ async def _commit_decision(
     input_event_id: str | None,
 ) -> None:
     if decision.duplicate:
+        if previous is not None:
+            # Re-assert the stored state: after a crash the local store may hold a
+            # write whose changelog record was lost; writing it again heals the
+            # changelog, so a worker recovering from it later sees the same state.
+            orders_table[order_id] = previous.to_dict()
         return
     await publish_decision(previous, decision, source, input_event_id)
     orders_table[order_id] = decision.state.to_dict()
