@@ -1,0 +1,196 @@
+"""``GET /analytics/order-status-counts``: how many orders are in each status right now.
+
+Not in DESIGN.md (the dashboard needs it, so ShopStream defines it; the shape
+is in ``GET /openapi.json``). There is no aggregate table behind it yet, so each
+worker scans its own ``orders`` table, reading only the ``status`` field of
+each stored :meth:`domain.order_state.OrderState.to_dict`, and only in its
+*active* partitions: standby copies are someone else's to count. The worker
+asked then fans out to the other workers of the group (``scope=local`` calls,
+to the hosts the partition assignor lists for the table) and adds their
+answers. Each answer names the partitions it covered, so the sum says whether
+every partition was counted exactly once (``complete``); during a rebalance, or
+when a worker does not answer, it says so instead of pretending.
+
+Cost: a full scan of the local partitions, so answers are cached for
+:data:`LOCAL_CACHE_SECONDS` and concurrent callers share one scan; the scan
+yields to the event loop every :data:`SCAN_BATCH` orders so agents keep
+running. An incrementally maintained count (per status and partition, updated
+by the order agent) would make this O(statuses); until then this is O(orders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aiohttp
+from faust.web import Request, Response, View
+from yarl import URL
+
+from app.main import app, settings
+from app.web.responses import json_error, query
+from domain.order_outputs import OrderStatus
+from tables.orders import orders_table
+
+__all__ = [
+    "ORDER_STATUS_COUNTS_PATH",
+    "StatusCounts",
+    "merge_counts",
+    "scan_statuses",
+]
+
+logger = logging.getLogger(__name__)
+
+ORDER_STATUS_COUNTS_PATH: Final = "/analytics/order-status-counts"
+LOCAL_CACHE_SECONDS: Final = 1.0
+SCAN_BATCH: Final = 2000
+PEER_TIMEOUT_SECONDS: Final = 2.0
+SCOPES: Final = ("cluster", "local")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCounts:
+    """Orders per status over a set of partitions of the ``orders`` table."""
+
+    counts: Mapping[str, int] = field(default_factory=dict)
+    partitions: tuple[int, ...] = ()
+
+    @classmethod
+    def from_answer(cls, body: Mapping[str, Any]) -> StatusCounts:
+        """Read a peer's ``scope=local`` answer; raises ValueError if it is not one."""
+        counts, partitions = body.get("counts"), body.get("partitions")
+        if not isinstance(counts, dict) or not isinstance(partitions, dict):
+            raise ValueError("not an order-status-counts answer")
+        return cls(
+            counts={str(k): int(v) for k, v in counts.items()},
+            partitions=tuple(int(p) for p in partitions.get("counted", ())),
+        )
+
+
+def merge_counts(
+    answers: Iterable[StatusCounts], *, partition_count: int, unreachable: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Add the workers' answers; ``complete`` only if each partition was counted exactly once."""
+    totals: Counter[str] = Counter({status.value: 0 for status in OrderStatus})
+    seen: Counter[int] = Counter()
+    for answer in answers:
+        totals.update(answer.counts)
+        seen.update(answer.partitions)
+    missing = sorted(set(range(partition_count)) - set(seen))
+    overlapping = sorted(p for p, n in seen.items() if n > 1)
+    down = sorted(unreachable)
+    return {
+        "counts": dict(totals),
+        "total": sum(totals.values()),
+        "partitions": {
+            "counted": sorted(seen),
+            "expected": partition_count,
+            "missing": missing,
+            "overlapping": overlapping,
+        },
+        "unreachable_workers": down,
+        "complete": not missing and not overlapping and not down,
+    }
+
+
+async def scan_statuses(values: Iterable[Any], *, batch: int = SCAN_BATCH) -> Counter[str]:
+    """Count the ``status`` of stored order dicts, yielding to the loop every ``batch``."""
+    counts: Counter[str] = Counter()
+    for n, value in enumerate(values, 1):
+        status = value.get("status") if isinstance(value, dict) else None
+        if isinstance(status, str):
+            counts[status] += 1
+        if n % batch == 0:
+            await asyncio.sleep(0)
+    return counts
+
+
+def _active_partitions() -> tuple[int, ...]:
+    topic = orders_table.changelog_topic.get_topic_name()
+    return tuple(
+        sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+    )
+
+
+class _LocalCounter:
+    """This worker's counts, cached briefly; concurrent callers share one scan."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._cached: tuple[float, StatusCounts] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> StatusCounts:
+        async with self._lock:
+            now = time.monotonic()
+            if self._cached is not None and now - self._cached[0] < self._ttl:
+                return self._cached[1]
+            partitions = _active_partitions()
+            counts = await scan_statuses(orders_table.values()) if partitions else Counter()
+            result = StatusCounts(counts=counts, partitions=partitions)
+            self._cached = (time.monotonic(), result)
+            return result
+
+
+_local = _LocalCounter(LOCAL_CACHE_SECONDS)
+
+
+def _peer_urls() -> list[URL]:
+    """Other workers' URLs, as the partition assignor distributes the ``orders`` table."""
+    own = app.conf.canonical_url
+    peers = []
+    for host in app.router.table_metadata(orders_table.name):
+        url = URL(host)
+        if (url.host, url.port) != (own.host, own.port):
+            peers.append(url)
+    return peers
+
+
+async def _ask_peer(url: URL) -> StatusCounts:
+    target = url.with_path(ORDER_STATUS_COUNTS_PATH).with_query(scope="local")
+    timeout = aiohttp.ClientTimeout(total=PEER_TIMEOUT_SECONDS)
+    async with app.http_client.get(target, timeout=timeout) as response:
+        response.raise_for_status()
+        return StatusCounts.from_answer(await response.json())
+
+
+async def cluster_counts() -> dict[str, Any]:
+    """This worker's counts plus every peer's; unreachable peers are named, not guessed."""
+    peers = _peer_urls()
+    results = await asyncio.gather(
+        _local.get(), *(_ask_peer(p) for p in peers), return_exceptions=True
+    )
+    answers: list[StatusCounts] = []
+    unreachable: list[str] = []
+    for source, result in zip(["local", *map(str, peers)], results, strict=True):
+        if isinstance(result, StatusCounts):
+            answers.append(result)
+        else:
+            logger.warning("order-status-counts: %s did not answer: %r", source, result)
+            unreachable.append(source)
+    return merge_counts(answers, partition_count=settings.partitions, unreachable=unreachable)
+
+
+@app.page(ORDER_STATUS_COUNTS_PATH)
+class OrderStatusCountsView(View):
+    """Orders per current status, over all partitions (``scope=local``: this worker's only)."""
+
+    async def get(self, request: Request) -> Response:
+        scope = query(request, "scope") or "cluster"
+        if scope not in SCOPES:
+            return json_error(self, f"scope must be one of {', '.join(SCOPES)}", status=400)
+        if scope == "cluster":
+            return self.json({"scope": scope, **await cluster_counts()})
+        try:
+            local = await _local.get()
+        except Exception as exc:  # a rebalance closed a store mid-scan: ask again later
+            logger.warning("order-status-counts: local scan failed: %r", exc)
+            return json_error(self, "counts unavailable (rebalancing); retry", status=503)
+        return self.json(
+            {"scope": scope, **merge_counts([local], partition_count=settings.partitions)}
+        )
