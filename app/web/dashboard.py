@@ -1,0 +1,167 @@
+"""The live dashboard: ``GET /`` (page), ``GET /static/{name}`` (its JS and CSS) and
+``GET /dashboard/events`` (server-sent events, one JSON snapshot every ~2 s).
+
+The page, script and stylesheet ship in ``app/static`` (package data) and load
+nothing from elsewhere, so the dashboard works offline; a Content-Security-Policy
+header holds the page to that.
+
+``/`` belongs to the dashboard, not to Faust: Faust mounts its production index
+blueprint (``{"status": "OK"}``) at ``/`` whenever ``web_stats_enabled`` is off,
+and has no setting to switch it off. :func:`serve_dashboard_at_root` takes that
+blueprint out of the web server's blueprint list before the server starts (this
+module is imported by autodiscovery, before ``Web.init_server`` applies the
+blueprints), so exactly one route answers ``/``; ``tests/unit/test_web_routes.py``
+proves it on the built aiohttp router.
+
+The event stream is an aiohttp ``StreamResponse`` returned from a Faust view
+(Faust's aiohttp driver hands views aiohttp's own request and passes a returned
+aiohttp response through). A client that goes away ends its loop at the next
+write; server shutdown ends every stream through aiohttp's ``on_shutdown``
+signal, so stopping a worker never waits on open dashboards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from importlib import resources
+from typing import Any, Final, cast
+
+import aiohttp
+from aiohttp import web as aioweb
+from faust.web import Request, Response, View
+from faust.web.base import Web
+
+from app import metrics as shop_metrics
+from app.dashboard_feed import SnapshotHub, compose_snapshot, sse_event
+from app.main import app
+from app.web.responses import json_error
+
+__all__ = [
+    "DASHBOARD_EVENTS_PATH",
+    "STATIC_FILES",
+    "hub",
+    "loopback_base_url",
+    "serve_dashboard_at_root",
+]
+
+DASHBOARD_EVENTS_PATH: Final = "/dashboard/events"
+SNAPSHOT_INTERVAL_SECONDS: Final = 2.0
+#: Per-source limit; the order-status source fans out to peers (2 s each at most).
+SOURCE_TIMEOUT_SECONDS: Final = 3.0
+#: EventSource reconnects after this many ms when the stream breaks (worker restart).
+RECONNECT_MILLIS: Final = 3000
+
+#: The files ``/static/{name}`` serves, with their media types; nothing else is exposed.
+STATIC_FILES: Final = {
+    "dashboard.css": "text/css",
+    "dashboard.js": "text/javascript",
+}
+_PAGE: Final = "dashboard.html"
+_CSP: Final = (
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def serve_dashboard_at_root(web: Web) -> None:
+    """Drop Faust's production index (mounted at ``/``) so the dashboard owns ``/``."""
+    if web.blueprints.applied:
+        raise RuntimeError("blueprints already applied: call before the web server starts")
+    production = {blueprint for _prefix, blueprint in web.production_blueprints}
+    enabled = web.blueprints._enabled
+    enabled[:] = [(prefix, bp) for prefix, bp in enabled if bp not in production]
+
+
+def _static_bytes(name: str) -> bytes:
+    return (resources.files("app") / "static" / name).read_bytes()
+
+
+def loopback_base_url() -> str:
+    """How this worker reaches its own web server (the bind address, or 127.0.0.1)."""
+    bind = str(app.conf.web_bind)
+    host = "127.0.0.1" if bind in ("", "0.0.0.0") else "[::1]" if bind == "::" else bind
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{app.conf.web_port}"
+
+
+async def _fetch(path: str) -> tuple[int, Any]:
+    """GET one API path over loopback; the body only when the answer is a 200."""
+    timeout = aiohttp.ClientTimeout(total=SOURCE_TIMEOUT_SECONDS)
+    try:
+        async with app.http_client.get(loopback_base_url() + path, timeout=timeout) as response:
+            body = await response.json(content_type=None) if response.status == 200 else None
+            status = response.status
+    except Exception:
+        shop_metrics.DASHBOARD_SOURCE_FAILURES.labels(source=path.split("?")[0]).inc()
+        raise
+    if status != 200:
+        shop_metrics.DASHBOARD_SOURCE_FAILURES.labels(source=path.split("?")[0]).inc()
+    return status, body
+
+
+async def _compose() -> dict[str, Any]:
+    return await compose_snapshot(_fetch)
+
+
+#: One poller per worker, shared by every connected browser.
+hub = SnapshotHub(_compose, interval=SNAPSHOT_INTERVAL_SECONDS)
+
+
+async def _end_streams(_web_app: aioweb.Application) -> None:
+    await hub.close()
+
+
+serve_dashboard_at_root(app.web)
+cast(Any, app.web).web_app.on_shutdown.append(_end_streams)
+
+
+@app.page("/")
+class DashboardView(View):
+    """The dashboard page; its data arrives over ``/dashboard/events``."""
+
+    async def get(self, request: Request) -> Response:
+        headers = {
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": _CSP,
+        }
+        return self.bytes(_static_bytes(_PAGE), headers=headers)
+
+
+@app.page("/static/{name}")
+class StaticView(View):
+    """The dashboard's script and stylesheet (a fixed list, no directory listing)."""
+
+    async def get(self, request: Request, name: str) -> Response:
+        content_type = STATIC_FILES.get(name)
+        if content_type is None:
+            return json_error(self, f"no static file {name[:64]!r}", status=404)
+        headers = {"Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-cache"}
+        return self.bytes(_static_bytes(name), headers=headers)
+
+
+@app.page(DASHBOARD_EVENTS_PATH)
+class DashboardEventsView(View):
+    """``text/event-stream`` of dashboard snapshots until the client or the server leaves."""
+
+    async def get(self, request: Request) -> Response:
+        response = aioweb.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",  # proxies must not hold events back
+            }
+        )
+        await response.prepare(cast(aioweb.Request, request))
+        shop_metrics.DASHBOARD_CLIENTS.inc()
+        try:
+            await response.write(f"retry: {RECONNECT_MILLIS}\n\n".encode())
+            async with contextlib.aclosing(hub.stream()) as snapshots:
+                async for snapshot in snapshots:
+                    await response.write(sse_event(snapshot))
+        except ConnectionResetError:  # the browser went away (aiohttp's write error)
+            pass
+        finally:
+            shop_metrics.DASHBOARD_CLIENTS.dec()
+        return cast(Response, response)
