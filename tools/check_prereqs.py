@@ -1,7 +1,8 @@
 """Say clearly what this machine lacks for `make demo` and `make test`.
 
 Runs with any Python 3 before the virtualenv exists, so it uses the standard
-library only. Exit status 1 with one line per missing piece and how to get it.
+library only. Exit status 1 with one line per missing piece and how to get it;
+optional pieces (only some tests need them) are warnings and do not fail.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ def java_major() -> int | None:
     return int(match.group(2) or 0) if major == 1 else major
 
 
+def optional_warnings() -> list[str]:
+    """What only some tests need: they skip without it, so it warns instead of failing."""
+    warnings = []
+    if shutil.which("chromium") is None:
+        warnings.append(
+            "chromium not found: the dashboard browser test will be skipped (apt-get install chromium)"
+        )
+    return warnings
+
+
 def main() -> int:
     missing = []
     if sys.version_info < (3, 11):
@@ -42,6 +53,8 @@ def main() -> int:
         missing.append(HINTS["mvn"])
     for line in missing:
         print(f"missing: {line}", file=sys.stderr)
+    for line in optional_warnings():
+        print(f"warning: {line}", file=sys.stderr)
     return 1 if missing else 0
 
 
