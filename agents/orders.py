@@ -26,6 +26,7 @@ from agents.order_outputs import publish_decision
 from app.codec import UndecodableValue, decode_json_object
 from app.dead_letters import letter_for, send_dead_letter
 from app.main import app, settings
+from app.metrics import record_event_processed
 from app.order_watch import notify
 from app.topics import ORDER_COMMANDS, order_pipeline_topic
 from domain.order_commands import ExpirePending, HoldOrder, InvalidCommand, command_from_wire
@@ -103,6 +104,7 @@ def _decide_command(value: dict[str, Any]) -> tuple[str, OrderState | None, Deci
 async def handle_order_input(event: EventT[bytes]) -> None:
     """Process one record of the order pipeline; bad input is dead-lettered, never raised."""
     message = event.message
+    record_event_processed(message.topic)
     try:
         value = decode_json_object(message.value)
     except UndecodableValue as exc:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from app.codec import encode_json
+from app.metrics import record_dead_letter
 from domain.timefmt import format_time, now_utc
 
 __all__ = ["DeadLetter", "dead_letter_record", "letter_for", "send_dead_letter"]
@@ -85,4 +86,5 @@ async def send_dead_letter(letter: DeadLetter) -> None:
         letter.error_type,
         letter.error,
     )
+    record_dead_letter(letter.stage, letter.error_type)
     await dead_letters_topic.send(key=letter.key, value=encode_json(dead_letter_record(letter)))

@@ -42,6 +42,7 @@ app = faust.App(
     # Web: our own views only; Faust's raw table dumps and stats stay private.
     web_enabled=True,
     web_host=settings.web_host,
+    web_bind=settings.web_host,
     web_port=settings.web_port,
     web_tables_enabled=False,
     web_stats_enabled=False,
