@@ -64,10 +64,13 @@ def main() -> None:
     env = dict(os.environ)
     try:
         if settings.kafka_broker is None:
-            from app.local_broker import start_demo_broker
+            from app.local_broker import LocalBrokerError, start_demo_broker
 
             print("starting a local Apache Kafka broker (first run fetches it with Maven) ...")
-            cluster, broker_url = start_demo_broker(settings)
+            try:
+                cluster, broker_url = start_demo_broker(settings)
+            except LocalBrokerError as exc:
+                raise SystemExit(f"shopstream demo: {exc}") from None
             env["KAFKA_BROKER"] = broker_url
         else:
             broker_url = settings.kafka_broker

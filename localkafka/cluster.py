@@ -72,7 +72,9 @@ class LocalKafkaCluster:
         self.extra_config = dict(extra_config or {})
         self.version = version
         self.cache_root = cache_root
-        self._requested_dir = Path(data_dir).expanduser() if data_dir is not None else None
+        self._requested_dir = (
+            Path(data_dir).expanduser().resolve() if data_dir is not None else None
+        )
         self._base: Path | None = None
         self._dist: KafkaDistribution | None = None
         self._cluster_id = ""
