@@ -72,7 +72,7 @@ def expect(records: Iterable[LogRecord], limits: FraudLimits) -> Expectation:
     facts: list[OrderFact] = []
     letters: list[DeadLetter] = []
     disagreements: list[int] = []
-    for record, verdict in judged(list(records)):
+    for record, verdict in judged(records):
         if isinstance(verdict, Malformed):
             letters.append(
                 DeadLetter(record.topic, record.key, record.value, verdict.stage, verdict.reason)

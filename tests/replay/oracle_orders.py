@@ -149,8 +149,8 @@ def _gate(events: list[OrderFact]) -> _Applied:
         for refund in by_type["payment_refunded"]
         if (refund.payment_id in authorized_payments if refund.payment_id else auths)
     ]
-    applied = {id(e) for e in (*created, *auths, *dispatches, *deliveries, *refunds)}
-    applied |= {id(e) for e in (*by_type["payment_failed"], *by_type["order_cancelled"])}
+    always = (*by_type["payment_failed"], *by_type["order_cancelled"])
+    applied = {e.event_id for e in (*created, *auths, *always, *dispatches, *deliveries, *refunds)}
     return _Applied(
         created=created[0],
         auths=tuple(auths),
@@ -159,7 +159,7 @@ def _gate(events: list[OrderFact]) -> _Applied:
         dispatches=tuple(dispatches),
         deliveries=tuple(deliveries),
         refunds=tuple(refunds),
-        waiting=tuple(e for e in events if id(e) not in applied),
+        waiting=tuple(e for e in events if e.event_id not in applied),
     )
 
 

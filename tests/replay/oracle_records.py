@@ -18,7 +18,7 @@ import binascii
 import gzip
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -301,7 +301,9 @@ def judge(record: LogRecord) -> OrderFact | Click:
     raise ValueError(f"record of line {record.line} is on {record.topic!r}, not an input topic")
 
 
-def judged(records: list[LogRecord]) -> Iterator[tuple[LogRecord, OrderFact | Click | Malformed]]:
+def judged(
+    records: Iterable[LogRecord],
+) -> Iterator[tuple[LogRecord, OrderFact | Click | Malformed]]:
     """Each record with its verdict, in log order."""
     for record in records:
         try:
