@@ -6,6 +6,7 @@ from faust.web import Request, Response, View
 
 from app.main import app
 from app.web.responses import BadRequest, json_error, valid_id
+from app.web.routing import route_to_owner
 from domain.customer_summary import CustomerSummary, customer_view
 from tables.customers import customers_table
 
@@ -16,7 +17,7 @@ __all__ = ["CustomerView"]
 class CustomerView(View):
     """``GET /customers/{customer_id}``: orders created and revenue per currency."""
 
-    @app.table_route(table=customers_table, match_info="customer_id")  # type: ignore[arg-type]
+    @route_to_owner(customers_table, match_info="customer_id")
     async def get(self, request: Request, customer_id: str) -> Response:
         try:
             valid_id(customer_id, what="customer_id")

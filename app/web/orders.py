@@ -1,6 +1,6 @@
 """``GET /orders/{order_id}``, optionally waiting for a status (DESIGN.md).
 
-Served by any worker: ``table_route`` forwards the GET (with its query string)
+Served by any worker: ``route_to_owner`` (Faust's table routing) forwards the GET (with its query string)
 to the worker owning the order's partition, which answers from its table.
 """
 
@@ -13,6 +13,7 @@ from faust.web import Request, Response, View
 from app.main import app
 from app.order_watch import wait_for_change
 from app.web.responses import BadRequest, json_error, valid_id
+from app.web.routing import route_to_owner
 from domain.order_lifecycle import order_view
 from domain.order_outputs import OrderStatus
 from domain.order_state import OrderState
@@ -65,7 +66,7 @@ def _reached(state: OrderState, status: OrderStatus) -> bool:
 class OrderView(View):
     """The order with its status history; 404 when unknown, 504 when a wait times out."""
 
-    @app.table_route(table=orders_table, match_info="order_id")  # type: ignore[arg-type]
+    @route_to_owner(orders_table, match_info="order_id")
     async def get(self, request: Request, order_id: str) -> Response:
         try:
             valid_id(order_id, what="order_id")

@@ -1,0 +1,62 @@
+"""Send a keyed lookup to the worker that owns the key, and fail as a 503, never a 500.
+
+Faust's ``@app.table_route`` does the forwarding, but while partitions move
+(start-up, a rebalance, a worker that just died) its lookups can raise
+``KeyError``/``TypeError`` or the forward can fail, which the web server turns
+into a 500. DESIGN.md wants JSON errors, and a client can retry a 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from faust.exceptions import SameNode
+from faust.types import CollectionT
+from faust.web import Request, Response, View
+from faust.web.exceptions import ServiceUnavailable
+
+from app.main import app
+
+__all__ = ["route_to_owner"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Response]]
+
+_ROUTING_ERRORS = (
+    ServiceUnavailable,
+    KeyError,
+    TypeError,
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+)
+
+
+def route_to_owner(table: CollectionT, *, match_info: str) -> Callable[[Handler], Handler]:
+    """Decorate a view's ``get``: answer here if this worker owns the key, else forward."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def get(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
+            key = request.match_info[match_info]
+            try:
+                return await app.router.route_req(table.name, key, view.web, request)
+            except SameNode:
+                return await handler(view, request, *args, **kwargs)
+            except _ROUTING_ERRORS as exc:
+                logger.info("cannot route %s=%r yet: %r", match_info, key, exc)
+                return view.json(
+                    {
+                        "error": "the owner of this key is not known or not reachable right now; retry"
+                    },
+                    status=503,
+                )
+
+        return get
+
+    return decorate
