@@ -126,8 +126,9 @@ class WorkerProcess:
             time.sleep(0.25)
         raise TimeoutError(f"{self.name} not ready after {timeout:g}s:\n{self.log_tail()}")
 
-    def get(self, path: str) -> tuple[int, Any]:
-        return http_get(f"{self.base_url}{path}")
+    def get(self, path: str, *, timeout: float = 90.0) -> tuple[int, Any]:
+        """GET a path; the timeout covers ``?wait_for=...&timeout=...`` waits."""
+        return http_get(f"{self.base_url}{path}", timeout=timeout)
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
