@@ -1,0 +1,121 @@
+"""Clickstream events, validated at the edge (DESIGN.md "Topics", ``clickstream``).
+
+``event_id``, ``type``, ``session_id`` and ``occurred_at`` are required;
+``customer_id``, ``sku`` and ``category`` may be null or absent. Unknown extra
+fields are tolerated (producers may add some). Anything else raises
+:class:`InvalidClickEvent` with a short reason for the dead-letter record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from domain.timefmt import InvalidTimestamp, parse_time, truncate_to_millis
+
+__all__ = ["ClickEvent", "ClickType", "InvalidClickEvent", "click_event_from_wire"]
+
+#: Ids longer than this are poison, not keys (the same bound as the order pipeline's).
+MAX_ID_LENGTH: Final = 128
+_MAX_REASON_LENGTH: Final = 300
+
+
+class InvalidClickEvent(ValueError):
+    """A decoded value that is not a valid clickstream event."""
+
+    def __init__(self, reason: str) -> None:
+        if len(reason) > _MAX_REASON_LENGTH:
+            reason = reason[: _MAX_REASON_LENGTH - 3] + "..."
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ClickType(StrEnum):
+    """The clickstream event types of DESIGN.md (values are the wire strings)."""
+
+    PAGE_VIEW = "page_view"
+    SEARCH = "search"
+    PRODUCT_VIEW = "product_view"
+    ADD_TO_CART = "add_to_cart"
+    REMOVE_FROM_CART = "remove_from_cart"
+    CHECKOUT_STARTED = "checkout_started"
+
+
+@dataclass(frozen=True, slots=True)
+class ClickEvent:
+    """One shopper action; ``occurred_at`` is UTC, cut to the milliseconds the wire keeps."""
+
+    event_id: str
+    type: ClickType
+    session_id: str
+    occurred_at: datetime
+    customer_id: str | None = None
+    sku: str | None = None
+    category: str | None = None
+
+
+def _fail(message: str) -> InvalidClickEvent:
+    return InvalidClickEvent(f"clickstream event: {message}")
+
+
+def _ident(value: Mapping[str, Any], name: str, *, required: bool) -> str | None:
+    raw = value.get(name)
+    if raw is None:
+        if required:
+            raise _fail(f"{name} is missing")
+        return None
+    if not isinstance(raw, str):
+        raise _fail(f"{name} must be a string, got {type(raw).__name__}")
+    if not raw.strip():
+        raise _fail(f"{name} is empty")
+    if len(raw) > MAX_ID_LENGTH:
+        raise _fail(f"{name} is longer than {MAX_ID_LENGTH} characters")
+    return raw
+
+
+def _type(value: Mapping[str, Any]) -> ClickType:
+    raw = value.get("type")
+    if raw is None:
+        raise _fail("type is missing")
+    if not isinstance(raw, str):
+        raise _fail(f"type must be a string, got {type(raw).__name__}")
+    try:
+        return ClickType(raw)
+    except ValueError:
+        raise _fail(f"unknown type {raw!r:.60}") from None
+
+
+def click_event_from_wire(value: Mapping[str, Any], *, key: bytes | None = None) -> ClickEvent:
+    """Validate one decoded clickstream value; ``key`` (when given) must be its session.
+
+    The key check matters: a session's clicks and purchases must meet on one
+    partition, which only holds when the record is keyed by ``session_id``.
+    """
+    if not isinstance(value, Mapping):
+        raise _fail(f"value is a {type(value).__name__}, not an object")
+    click_type = _type(value)
+    event_id = _ident(value, "event_id", required=True)
+    session_id = _ident(value, "session_id", required=True)
+    try:
+        occurred_at = truncate_to_millis(parse_time(value.get("occurred_at")))
+    except InvalidTimestamp as exc:
+        raise _fail(str(exc)) from None
+    if event_id is None or session_id is None:  # unreachable: required=True raises
+        raise _fail("event_id and session_id are required")
+    if key is not None and key.decode("utf-8", "replace") != session_id:
+        raise _fail(
+            f"key {key[:64]!r} differs from session_id {session_id!r}: "
+            "the event is on the wrong partition"
+        )
+    return ClickEvent(
+        event_id=event_id,
+        type=click_type,
+        session_id=session_id,
+        occurred_at=occurred_at,
+        customer_id=_ident(value, "customer_id", required=False),
+        sku=_ident(value, "sku", required=False),
+        category=_ident(value, "category", required=False),
+    )
