@@ -1,0 +1,290 @@
+"""Applying one input record to a partition's analytics rows: exactly once, in event time.
+
+The agent calls :func:`apply_click` or :func:`apply_purchase` for each record,
+inside its stream loop, with a :class:`~domain.analytics_rows.RowStore` bound
+to the record's partition. Everything here is synchronous and pure apart from
+that store, so it is tested with a dict.
+
+**Idempotence.** The same ``event_id`` (clicks) or ``order_id`` (purchases)
+seen twice must count once, also when a crash makes Kafka deliver records
+again. Per record, writes happen in this order: minute aggregates, the index
+entry of the owner row, the owner row (session), expiry deletes, the
+watermark. Then:
+
+* the owner row remembers each applied id *with the offset it came from*. An id
+  found there with the **same** offset is a *replay* of a record already
+  applied (redelivered after a crash): its aggregates are re-applied, each
+  guarded by the offset stored in the aggregate row (a row whose offset for
+  that stream is not below the record's already holds it), so a crash between
+  two writes of one record is completed, never doubled. Rows already holding
+  it are written back unchanged, which re-sends them to the changelog in case
+  the local store got ahead of it. An id found with a **different** offset is
+  a true *duplicate* (the producer sent the event twice): nothing changes;
+* all rows of a partition are in one table, whose changelog partition keeps
+  the writes in order: after a crash a suffix of them may be lost, never a
+  write in the middle. So the watermark (written last) has not moved past a
+  record whose owner row is missing, and the lateness decision of a replayed
+  record is the one made the first time.
+
+**Lateness.** A new record is judged against its stream's watermark
+(:meth:`~domain.analytics_windows.WindowPolicy.lateness`; purchases per
+source ``orders`` partition) before it changes anything; a late record changes nothing and is reported, so that the agent
+counts it and dead-letters it with the reason ``late``.
+
+**Expiry.** When the partition's event time moves the horizon forward, the
+rows older than the horizon are deleted, here, inside the stream loop, so
+the deletes reach the changelog on the right partition and also apply to
+rows restored after a restart. At most :data:`EXPIRY_BATCH` rows go per
+record; the rest go with the next records (queries ignore rows older than
+the horizon meanwhile, so answers never depend on how far deletion got).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Final
+
+from domain.analytics_rows import (
+    OWNER_ORDER,
+    OWNER_SESSION,
+    PartitionKeys,
+    ProductMinute,
+    RevenueMinute,
+    RowStore,
+    parse_index_key,
+)
+from domain.analytics_session import SessionState, fold_click, fold_purchase
+from domain.analytics_windows import Stream, Watermark, WindowPolicy, epoch_minute
+from domain.click_events import ClickEvent, ClickType
+from domain.session_purchase import SessionPurchase
+
+__all__ = [
+    "EXPIRY_BATCH",
+    "Outcome",
+    "Result",
+    "apply_click",
+    "apply_purchase",
+    "load_watermark",
+]
+
+#: Most rows one record may delete, so expiry never stalls the stream.
+EXPIRY_BATCH: Final = 1000
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    REPLAYED = "replayed"
+    DUPLICATE = "duplicate"
+    LATE = "late"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What happened to one record; ``reason`` says why it was late."""
+
+    outcome: Outcome
+    reason: str | None = None
+    expired_rows: int = 0
+
+
+def load_watermark(store: RowStore, keys: PartitionKeys) -> Watermark:
+    return Watermark.from_dict(store.get(keys.watermark()))
+
+
+def _load_owner(store: RowStore, key: bytes) -> SessionState | None:
+    stored = store.get(key)
+    return None if stored is None else SessionState.from_dict(stored)
+
+
+def _count_product(store: RowStore, key: bytes, stream: Stream, offset: int, **counts: int) -> None:
+    row = ProductMinute.from_dict(store.get(key))
+    if not row.applied(stream, offset):
+        row = row.counted(stream, offset, **counts)
+    store.put(key, row.to_dict())
+
+
+def _click_aggregates(store: RowStore, keys: PartitionKeys, offset: int, click: ClickEvent) -> None:
+    if click.sku is None:
+        return
+    minute = epoch_minute(click.occurred_at)
+    if click.type is ClickType.PRODUCT_VIEW:
+        _count_product(store, keys.product(minute, click.sku), Stream.CLICKS, offset, views=1)
+    elif click.type is ClickType.ADD_TO_CART:
+        key = keys.product(minute, click.sku)
+        _count_product(store, key, Stream.CLICKS, offset, add_to_cart=1)
+
+
+def _purchase_aggregates(
+    store: RowStore, keys: PartitionKeys, offset: int, purchase: SessionPurchase
+) -> None:
+    minute = epoch_minute(purchase.occurred_at)
+    revenue_key = keys.revenue(minute, purchase.currency)
+    revenue = RevenueMinute.from_dict(store.get(revenue_key))
+    if not revenue.applied(Stream.PURCHASES, offset):
+        revenue = revenue.counted(Stream.PURCHASES, offset, purchase.total)
+    store.put(revenue_key, revenue.to_dict())
+    for sku, units in sorted(purchase.units_per_sku().items()):
+        key = keys.product(minute, sku)
+        _count_product(store, key, Stream.PURCHASES, offset, units=units)
+
+
+def _store_owner(
+    store: RowStore,
+    keys: PartitionKeys,
+    kind: str,
+    owner_id: str,
+    previous: SessionState | None,
+    state: SessionState,
+) -> None:
+    """Move the owner's index entry to its latest minute, then write the owner row.
+
+    Index first: a crash in between leaves the row saying where its entry was,
+    so the replay (which finds the record not yet applied) moves it again.
+    """
+    latest = state.latest_minute
+    old = None if previous is None else previous.indexed
+    if latest is not None and old != latest:
+        store.put(keys.index(latest, kind, owner_id), {})
+        if old is not None:
+            store.delete(keys.index(old, kind, owner_id))
+    store.put(keys.owner(kind, owner_id), replace(state, indexed=latest).to_dict())
+
+
+def _expired(policy: WindowPolicy, mark: Watermark, minute: int) -> bool:
+    """Whether ``minute``'s buckets are behind the horizon (a replay must not revive them)."""
+    horizon = policy.horizon(mark)
+    return horizon is not None and minute < horizon
+
+
+def _heal_owner(
+    store: RowStore, keys: PartitionKeys, kind: str, owner_id: str, state: SessionState
+) -> None:
+    """Write a replayed record's owner row and index again (the changelog may lack them)."""
+    store.put(keys.owner(kind, owner_id), state.to_dict())
+    if state.indexed is not None:
+        store.put(keys.index(state.indexed, kind, owner_id), {})
+
+
+def _expire(
+    store: RowStore, keys: PartitionKeys, start: int | None, horizon: int
+) -> tuple[int, bool]:
+    """Delete up to EXPIRY_BATCH rows of minutes in [start, horizon); (deleted, finished)."""
+    budget = EXPIRY_BATCH
+    for span in (keys.products_span(start, horizon), keys.revenue_span(start, horizon)):
+        doomed = [key for key, _ in _take(store, span, budget)]
+        for key in doomed:
+            store.delete(key)
+        budget -= len(doomed)
+        if budget <= 0:
+            return EXPIRY_BATCH, False
+    index_entries = _take(store, keys.index_span(start, horizon), budget)
+    for key, _ in index_entries:
+        minute, kind, owner_id = parse_index_key(key)
+        owner_key = keys.owner(kind, owner_id)
+        owner = _load_owner(store, owner_key)
+        # A stale entry (the owner moved on to a later minute) only loses the entry.
+        if owner is not None and owner.indexed == minute:
+            store.delete(owner_key)
+        store.delete(key)
+    budget -= len(index_entries)
+    return EXPIRY_BATCH - budget, budget > 0
+
+
+def _take(
+    store: RowStore, span: tuple[bytes, bytes], limit: int
+) -> list[tuple[bytes, dict[str, object]]]:
+    taken: list[tuple[bytes, dict[str, object]]] = []
+    if limit <= 0:
+        return taken
+    for item in store.scan(*span):
+        taken.append(item)
+        if len(taken) >= limit:
+            break
+    return taken
+
+
+def _advance(
+    store: RowStore, keys: PartitionKeys, mark: Watermark, moved: Watermark, policy: WindowPolicy
+) -> int:
+    """Expire what fell behind the horizon of ``moved``, then store ``moved`` (last)."""
+    horizon = policy.horizon(moved)
+    deleted = 0
+    if horizon is not None and (moved.expired_before is None or moved.expired_before < horizon):
+        deleted, finished = _expire(store, keys, moved.expired_before, horizon)
+        if finished:
+            moved = replace(moved, expired_before=horizon)
+    if moved != mark:
+        store.put(keys.watermark(), moved.to_dict())
+    return deleted
+
+
+def apply_click(
+    store: RowStore, partition: int, offset: int, click: ClickEvent, policy: WindowPolicy
+) -> Result:
+    """Apply one clickstream record (validated) read at ``offset`` of ``partition``."""
+    keys = PartitionKeys(partition)
+    mark = load_watermark(store, keys)
+    owner_key = keys.owner(OWNER_SESSION, click.session_id)
+    previous = _load_owner(store, owner_key)
+    minute = epoch_minute(click.occurred_at)
+    moved = mark.advanced(Stream.CLICKS, minute)
+    seen = None if previous is None else previous.seen.get(click.event_id)
+    if seen is not None and previous is not None:
+        if seen[0] != offset:
+            return Result(Outcome.DUPLICATE)
+        if not _expired(policy, mark, minute):
+            _click_aggregates(store, keys, offset, click)
+        _heal_owner(store, keys, OWNER_SESSION, click.session_id, previous)
+        return Result(Outcome.REPLAYED, expired_rows=_advance(store, keys, mark, moved, policy))
+    reason = policy.lateness(mark, Stream.CLICKS, click.occurred_at)
+    if reason is not None:
+        return Result(Outcome.LATE, reason=reason)
+    _click_aggregates(store, keys, offset, click)
+    # Pruned to the *stored* watermark's horizon, never ahead of it: a replay
+    # must still find the ids of records it redelivers (see the module docstring).
+    state = fold_click(previous, click, offset, policy.horizon(mark))
+    _store_owner(store, keys, OWNER_SESSION, click.session_id, previous, state)
+    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy))
+
+
+def apply_purchase(
+    store: RowStore,
+    partition: int,
+    offset: int,
+    purchase: SessionPurchase,
+    policy: WindowPolicy,
+) -> Result:
+    """Apply one session-purchase record read at ``offset`` of ``partition``."""
+    keys = PartitionKeys(partition)
+    mark = load_watermark(store, keys)
+    names_session = purchase.session_id is not None
+    kind = OWNER_SESSION if names_session else OWNER_ORDER
+    owner_id = purchase.key
+    owner_key = keys.owner(kind, owner_id)
+    previous = _load_owner(store, owner_key)
+    minute = epoch_minute(purchase.occurred_at)
+    source = purchase.source_partition
+    moved = mark.advanced(Stream.PURCHASES, minute, source)
+    seen = None if previous is None else previous.orders.get(purchase.order_id)
+    if seen is not None and previous is not None:
+        if seen[0] != offset:
+            return Result(Outcome.DUPLICATE)
+        if not _expired(policy, mark, minute):
+            _purchase_aggregates(store, keys, offset, purchase)
+        _heal_owner(store, keys, kind, owner_id, previous)
+        return Result(Outcome.REPLAYED, expired_rows=_advance(store, keys, mark, moved, policy))
+    reason = policy.lateness(mark, Stream.PURCHASES, purchase.occurred_at, source)
+    if reason is not None:
+        return Result(Outcome.LATE, reason=reason)
+    _purchase_aggregates(store, keys, offset, purchase)
+    state = fold_purchase(
+        previous,
+        purchase.order_id,
+        offset,
+        minute,
+        policy.horizon(mark),
+        names_session=names_session,
+    )
+    _store_owner(store, keys, kind, owner_id, previous, state)
+    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy))
