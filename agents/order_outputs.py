@@ -13,6 +13,7 @@ from typing import Any
 
 from faust.types import EventT
 
+from app.analytics_topics import send_session_purchase
 from app.codec import encode_json
 from app.dead_letters import DeadLetter, letter_for, send_dead_letter
 from app.topics import alerts_topic, customer_orders_topic, order_status_topic
@@ -71,6 +72,8 @@ async def publish_decision(
     if created is not None and created.customer_id is not None:
         value = encode_json(to_wire(created))
         pending.append(await customer_orders_topic.send(key=created.customer_id, value=value))
+    if created is not None:
+        pending.append(await send_session_purchase(created, source.message.partition))
     for rejection in decision.rejected:
         await send_dead_letter(rejection_letter(source, input_event_id, rejection))
     for future in pending:

@@ -73,7 +73,13 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
     try:
         counts = await ensure_topics(
             admin,
-            (*CONTRACT_TOPICS, topic_names.order_commands(settings.app_id)),
+            (
+                *CONTRACT_TOPICS,
+                topic_names.order_commands(settings.app_id),
+                # app.analytics_topics.SESSION_PURCHASES: created before the group's first
+                # assignment, which would otherwise ignore it while it is being created.
+                f"{settings.app_id}-session-purchases",
+            ),
             partitions=settings.partitions,
             replication=settings.replication_factor,
         )

@@ -63,6 +63,8 @@ class Settings:
     webhook_retry_base_seconds: float = 1.0
     #: Events that wait for a prerequisite longer than this (hours) are dead-lettered.
     pending_max_wait_hours: float = 24.0
+    #: Analytics: an event more than this many seconds behind its partition's event time is late.
+    late_grace_seconds: int = 600
     log_level: str = "info"
 
     @property
@@ -228,6 +230,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "SHOPSTREAM_PENDING_MAX_WAIT_HOURS",
             _positive_float,
             defaults.pending_max_wait_hours,
+        ),
+        late_grace_seconds=_read(
+            env,
+            "SHOPSTREAM_LATE_GRACE_SECONDS",
+            _int_between(0, 86400),
+            defaults.late_grace_seconds,
         ),
         log_level=_read(env, "SHOPSTREAM_LOG_LEVEL", _log_level, defaults.log_level),
     )

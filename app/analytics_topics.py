@@ -1,0 +1,45 @@
+"""Topics of the analytics engine: session purchases, and the one input subscription.
+
+Created orders reach analytics through ``{app_id}-session-purchases``, written
+by the order pipeline once per created order and keyed by ``session_id``,
+the key of ``clickstream``, with the same partition count: a session's clicks
+and purchases land on the same partition number, and one agent subscribed to
+both topics (:data:`analytics_input_topic`) sees them on one worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import topic_names
+from app.codec import encode_json
+from app.main import settings
+from app.topics import raw_topic
+from domain.order_events import OrderEvent
+from domain.session_purchase import purchase_from_order
+
+__all__ = [
+    "SESSION_PURCHASES",
+    "analytics_input_topic",
+    "send_session_purchase",
+    "session_purchases_topic",
+]
+
+SESSION_PURCHASES = f"{settings.app_id}-session-purchases"
+
+session_purchases_topic = raw_topic(SESSION_PURCHASES, internal=True)
+
+#: Internal, so Faust creates ``session-purchases`` when the agent subscribes
+#: (``clickstream`` exists already and is left as it is).
+analytics_input_topic = raw_topic(topic_names.CLICKSTREAM, SESSION_PURCHASES, internal=True)
+
+
+async def send_session_purchase(created: OrderEvent, source_partition: int) -> Any:
+    """Publish a newly created order read from ``orders[source_partition]`` for analytics.
+
+    Returns the send's future: the caller awaits it with its other outputs.
+    """
+    purchase = purchase_from_order(created, source_partition)
+    return await session_purchases_topic.send(
+        key=purchase.key, value=encode_json(purchase.to_wire())
+    )
