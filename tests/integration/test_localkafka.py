@@ -96,7 +96,12 @@ async def test_three_brokers_keep_accepting_acks_all_writes_after_a_sigkill(
         await admin.create_topics([NewTopic("lk-rf3", num_partitions=3, replication_factor=3)])
     finally:
         await admin.close()
+    deadline = time.monotonic() + 30
     state = await _partition_state(kafka3.bootstrap_servers, "lk-rf3")
+    while len(state) < 3 and time.monotonic() < deadline:  # metadata of a new topic propagates
+        await asyncio.sleep(0.3)
+        state = await _partition_state(kafka3.bootstrap_servers, "lk-rf3")
+    assert len(state) == 3
     assert all(len(p["replicas"]) == 3 for p in state)  # type: ignore[arg-type]
     victim = int(state[0]["leader"])  # type: ignore[call-overload]
 
