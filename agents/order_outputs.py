@@ -16,6 +16,7 @@ from faust.types import EventT
 from app.analytics_topics import send_session_purchase
 from app.codec import encode_json
 from app.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.metrics import record_status_change
 from app.topics import alerts_topic, customer_orders_topic, order_status_topic
 from domain.order_events import OrderEvent, to_wire
 from domain.order_lifecycle import Decision, Rejection
@@ -63,6 +64,7 @@ async def publish_decision(
     """Send what the decision says, and wait until the broker has acknowledged it."""
     pending: list[Any] = []
     for change in decision.changes:
+        record_status_change(change.status)
         value = encode_json(change.to_wire())
         pending.append(await order_status_topic.send(key=change.order_id, value=value))
     for alert in decision.alerts:
