@@ -38,12 +38,14 @@ from domain.timefmt import format_time
 
 __all__ = [
     "DEFAULT_GRACE_SECONDS",
+    "MAX_AHEAD_OF_CLOCK",
     "MINUTE_MS",
     "RETENTION_MINUTES",
     "SESSION_GAP_MS",
     "Stream",
     "Watermark",
     "WindowPolicy",
+    "ahead_of_clock",
     "epoch_minute",
     "epoch_ms",
     "minute_from_label",
@@ -58,6 +60,9 @@ SESSION_GAP_MS: Final = 30 * MINUTE_MS
 RETENTION_MINUTES: Final = 1440
 #: How far behind its stream's watermark an event may occur and still be counted.
 DEFAULT_GRACE_SECONDS: Final = 600
+#: Events further ahead of the worker's clock are refused: one such event would
+#: move the watermark so far that every window expired and all else was late.
+MAX_AHEAD_OF_CLOCK: Final = timedelta(hours=24)
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS: Final = timedelta(milliseconds=1)
@@ -192,3 +197,13 @@ def _stream_label(stream: Stream, source: int) -> str:
     if stream is Stream.CLICKS:
         return "clicks"
     return f"purchases from orders partition {source}"
+
+
+def ahead_of_clock(occurred_at: datetime, now: datetime) -> str | None:
+    """Why an event cannot be believed (it occurred too far in the future), or None."""
+    if occurred_at - now <= MAX_AHEAD_OF_CLOCK:
+        return None
+    return (
+        f"occurred_at {format_time(occurred_at)} is more than "
+        f"{MAX_AHEAD_OF_CLOCK.total_seconds() / 3600:g} h ahead of the clock ({format_time(now)})"
+    )

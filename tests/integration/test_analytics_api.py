@@ -10,7 +10,7 @@ counted in ``shopstream_late_events_total``, and bad parameters get a 400.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -156,7 +156,20 @@ async def test_a_late_click_is_dead_lettered_and_counted_not_lost(
         f"late: occurred_at {format_time(base + timedelta(minutes=49))}"
     )
     assert "600s behind" in letter["error"]
-    # And it is counted as late, not as a view
+    # And an event from a producer whose clock is days ahead is refused, not believed
+    future = f"{unique}-future"
+    ahead = datetime.now(UTC) + timedelta(days=3)
+    await produce(kafka_broker.bootstrap, [click(f"{unique}-f", "page_view", future, ahead)])
+    refused = await read_topic(
+        kafka_broker.bootstrap,
+        "dead-letters",
+        key_prefix=future,
+        until=lambda found: bool(found),
+        timeout=60,
+    )
+    assert refused[0]["value"]["stage"] == "validate"
+    assert refused[0]["value"]["error_type"] == "FromTheFuture"
+    # And the late click is counted as late, not as a view
     status, metrics = worker.get("/metrics")
     assert status == 200 and 'shopstream_late_events_total{topic="clicks"} 1.0' in metrics
     until = _q(base + timedelta(minutes=61))

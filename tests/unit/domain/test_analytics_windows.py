@@ -11,6 +11,7 @@ from domain.analytics_windows import (
     Stream,
     Watermark,
     WindowPolicy,
+    ahead_of_clock,
     epoch_minute,
     epoch_ms,
     minute_from_label,
@@ -66,3 +67,9 @@ def test_the_horizon_is_a_day_plus_grace_behind_the_partition_s_event_time() -> 
     assert policy.horizon(Watermark()) is None
     odd = WindowPolicy(grace_ms=30_000)  # a grace that is not whole minutes rounds the horizon down
     assert odd.horizon(Watermark(clicks=epoch_minute(T0))) == epoch_minute(T0) - 1441
+
+
+def test_an_event_more_than_a_day_ahead_of_the_clock_is_not_believed() -> None:
+    assert ahead_of_clock(T0 + timedelta(hours=24), now=T0) is None
+    reason = ahead_of_clock(T0 + timedelta(hours=24, milliseconds=1), now=T0)
+    assert reason is not None and "24 h ahead of the clock" in reason
