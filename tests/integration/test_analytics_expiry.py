@@ -3,7 +3,7 @@
 Faust's windowed tables keep expiry in memory and never expire windows
 restored after a restart (FAUST_NOTES.md); ShopStream's analytics keep the
 partition watermark in the table itself. Given a worker that counted clicks
-and orders at T0 and was then stopped, when a new worker process
+and orders at T0 and was then killed (SIGKILL), when a new worker process
 starts on the same data directory and events at T0 + 25 h arrive on every
 partition, then T0's windows are gone: the answer for a range covering T0 is
 empty and the rows are deleted, also in the changelog (a third worker that
@@ -91,9 +91,8 @@ async def test_old_windows_expire_after_a_restart(
         },
     )
 
-    # When it stops, a new process starts on the same data directory (a SIGKILL
-    # would do as well, but the group would wait a minute for the dead member)
-    worker.stop()
+    # When it is killed (SIGKILL), a new process starts on the same data directory
+    worker.kill()
     restarted = start_worker("w1")
     restarted.wait_ready()
     await converge(lambda: top_at_t0(restarted), counted)  # the restored windows are there
