@@ -63,8 +63,15 @@ async def ensure_topics(
     if missing:
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(missing)
-    described = await admin.describe_topics(list(names))
-    return {item["topic"]: len(item["partitions"]) for item in described}
+    names = list(names)
+    counts: dict[str, int] = {}
+    for _ in range(50):  # a topic just created may show no partitions for a moment
+        described = await admin.describe_topics(names)
+        counts = {item["topic"]: len(item["partitions"]) for item in described}
+        if all(counts.get(name, 0) > 0 for name in names):
+            break
+        await asyncio.sleep(0.2)
+    return counts
 
 
 async def run_preflight(settings: Settings, bootstrap: str) -> None:

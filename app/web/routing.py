@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Response]]
 
+#: How long a lookup waits for a rebalance to settle before it answers 503.
+ROUTING_PATIENCE_SECONDS = 10.0
+UNROUTABLE = "the owner of this key is not known or not reachable right now; retry"
+
 _ROUTING_ERRORS = (
     ServiceUnavailable,
     KeyError,
@@ -44,18 +49,18 @@ def route_to_owner(table: CollectionT, *, match_info: str) -> Callable[[Handler]
         @functools.wraps(handler)
         async def get(view: View, request: Request, *args: Any, **kwargs: Any) -> Response:
             key = request.match_info[match_info]
-            try:
-                return await app.router.route_req(table.name, key, view.web, request)
-            except SameNode:
-                return await handler(view, request, *args, **kwargs)
-            except _ROUTING_ERRORS as exc:
-                logger.info("cannot route %s=%r yet: %r", match_info, key, exc)
-                return view.json(
-                    {
-                        "error": "the owner of this key is not known or not reachable right now; retry"
-                    },
-                    status=503,
-                )
+            deadline = time.monotonic() + ROUTING_PATIENCE_SECONDS
+            while True:
+                try:
+                    return await app.router.route_req(table.name, key, view.web, request)
+                except SameNode:
+                    return await handler(view, request, *args, **kwargs)
+                except _ROUTING_ERRORS as exc:
+                    if time.monotonic() < deadline:
+                        await asyncio.sleep(0.25)  # partitions are moving: ask again shortly
+                        continue
+                    logger.info("cannot route %s=%r: %r", match_info, key, exc)
+                    return view.json({"error": UNROUTABLE}, status=503)
 
         return get
 
