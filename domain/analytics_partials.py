@@ -194,10 +194,11 @@ def revenue_answer(span: QueryRange, partial: RevenuePartial) -> dict[str, Any]:
 def top_products_answer(span: QueryRange, partial: ProductsPartial, n: int) -> dict[str, Any]:
     """The ``n`` most viewed products: views descending, then sku ascending.
 
-    Products with activity in the range but no views (only add-to-carts or
-    purchases) take part in the ranking with 0 views.
+    Only products viewed in the range rank ("the N most viewed products"); a
+    product only added to carts or bought in the range has no place in it.
     """
-    ranked = sorted(partial.products.items(), key=lambda item: (-item[1][0], item[0]))[:n]
+    viewed = [item for item in partial.products.items() if item[1][0] > 0]
+    ranked = sorted(viewed, key=lambda item: (-item[1][0], item[0]))[:n]
     return {
         **span.bounds(),
         "products": [

@@ -82,6 +82,9 @@ def test_top_products_by_views_then_sku_with_units_purchased() -> None:
     assert (
         top_products_answer(SPAN, partial(PartialKind.PRODUCTS), 1)["products"][0]["sku"] == "sku-1"
     )
+    # bought but not viewed in the range: not among the most viewed
+    bought_only = ProductsPartial({"sku-9": (0, 1, 4), "sku-1": (1, 0, 0)})
+    assert [p["sku"] for p in top_products_answer(SPAN, bought_only, 10)["products"]] == ["sku-1"]
     later = query_range(15, UNTIL)
     assert top_products_answer(later, partial(PartialKind.PRODUCTS, later), 10)["products"] == [
         {"sku": "sku-3", "views": 1, "add_to_cart": 0, "purchases": 0},
