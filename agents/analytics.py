@@ -4,9 +4,10 @@ Both topics are keyed by ``session_id`` with the same partition count, so a
 session's clicks and the orders naming it meet here on one worker. Per
 record: decode, validate (bad input goes to ``dead-letters``, stage
 ``validate``; so does an event more than a day ahead of the worker's clock,
-which would otherwise expire every window of its partition), then apply it to the partition's rows in the ``analytics``
-table (:mod:`domain.analytics_apply`: minute buckets, sessions, expiry, all
-in event time and idempotent). A record later than the grace period is not
+which would otherwise expire every window of its partition), then apply it
+to the partition's rows in the ``analytics`` table
+(:mod:`domain.analytics_apply`: minute buckets, sessions, expiry, all in
+event time and idempotent). A record later than the grace period is not
 counted: it is counted in ``shopstream_late_events_total`` and dead-lettered
 with error type ``late`` (stage ``window``).
 
