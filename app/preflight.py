@@ -83,9 +83,10 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
             (
                 *CONTRACT_TOPICS,
                 topic_names.order_commands(settings.app_id),
-                # app.analytics_topics.SESSION_PURCHASES: created before the group's first
-                # assignment, which would otherwise ignore it while it is being created.
+                # Internal topics read by agents (session purchases, customer orders): created
+                # before the group's first assignment, which ignores a topic still being created.
                 f"{settings.app_id}-session-purchases",
+                f"{settings.app_id}-customer-orders",
             ),
             partitions=settings.partitions,
             replication=settings.replication_factor,
