@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from app import topic_names
 from app.codec import decode_json_object, encode_json
 from app.dead_letters import DeadLetter, send_dead_letter
 from app.main import app, settings
@@ -42,7 +43,7 @@ class WebhookFailure(Exception):
 
 
 def retry_topic_name(level: int) -> str:
-    return f"{settings.app_id}-webhook-retry-{level}"
+    return topic_names.webhook_retry(settings.app_id, level)
 
 
 async def call_webhook(url: str, change: bytes) -> None:

@@ -25,7 +25,7 @@ __all__ = [
     "session_purchases_topic",
 ]
 
-SESSION_PURCHASES = f"{settings.app_id}-session-purchases"
+SESSION_PURCHASES = topic_names.session_purchases(settings.app_id)
 
 session_purchases_topic = raw_topic(SESSION_PURCHASES, internal=True)
 

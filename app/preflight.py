@@ -74,6 +74,11 @@ async def ensure_topics(
     return counts
 
 
+def _retry_levels(settings: Settings) -> int:
+    """Webhook retry topics exist only when the webhook is configured."""
+    return 0 if settings.webhook_url is None else settings.webhook_max_attempts - 1
+
+
 async def run_preflight(settings: Settings, bootstrap: str) -> None:
     """All start-up checks of a worker; raises PreflightError with a one-line reason."""
     admin = await check_broker(bootstrap, timeout=settings.broker_timeout)
@@ -82,11 +87,9 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
             admin,
             (
                 *CONTRACT_TOPICS,
-                topic_names.order_commands(settings.app_id),
-                # Internal topics read by agents (session purchases, customer orders): created
-                # before the group's first assignment, which ignores a topic still being created.
-                f"{settings.app_id}-session-purchases",
-                f"{settings.app_id}-customer-orders",
+                *topic_names.internal_topics(
+                    settings.app_id, webhook_retry_levels=_retry_levels(settings)
+                ),
             ),
             partitions=settings.partitions,
             replication=settings.replication_factor,

@@ -36,6 +36,32 @@ def order_commands(app_id: str) -> str:
     return f"{app_id}-order-commands"
 
 
+def customer_orders(app_id: str) -> str:
+    """Created orders re-keyed by ``customer_id`` (customer summaries, fraud velocity)."""
+    return f"{app_id}-customer-orders"
+
+
+def session_purchases(app_id: str) -> str:
+    """Created orders re-keyed by ``session_id``, co-partitioned with ``clickstream``."""
+    return f"{app_id}-session-purchases"
+
+
+def webhook_retry(app_id: str, level: int) -> str:
+    """Retry level ``level`` (1-based) of the order-status webhook."""
+    return f"{app_id}-webhook-retry-{level}"
+
+
+def internal_topics(app_id: str, *, webhook_retry_levels: int = 0) -> tuple[str, ...]:
+    """Every internal topic an agent reads.
+
+    They are created before the consumer group's first assignment: Faust's
+    assignor ignores a topic that is still being created ("Ignoring missing
+    topic"), and its agent would then silently read nothing.
+    """
+    retries = tuple(webhook_retry(app_id, level) for level in range(1, webhook_retry_levels + 1))
+    return (order_commands(app_id), customer_orders(app_id), session_purchases(app_id), *retries)
+
+
 #: Input topics; the first three are keyed by ``order_id`` and co-partitioned.
 INPUT_TOPICS = (ORDERS, PAYMENTS, SHIPMENTS, CLICKSTREAM)
 ORDER_PIPELINE_TOPICS = (ORDERS, PAYMENTS, SHIPMENTS)

@@ -55,4 +55,4 @@ alerts_topic = raw_topic(topic_names.ALERTS)
 dead_letters_topic = raw_topic(topic_names.DEAD_LETTERS)
 
 #: Created orders re-keyed by ``customer_id`` so one worker owns each customer.
-customer_orders_topic = raw_topic(f"{settings.app_id}-customer-orders", internal=True)
+customer_orders_topic = raw_topic(topic_names.customer_orders(settings.app_id), internal=True)
