@@ -14,23 +14,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from domain.errors import InvalidInput
 from domain.timefmt import InvalidTimestamp, parse_time, truncate_to_millis
 
 __all__ = ["ClickEvent", "ClickType", "InvalidClickEvent", "click_event_from_wire"]
 
 #: Ids longer than this are poison, not keys (the same bound as the order pipeline's).
 MAX_ID_LENGTH: Final = 128
-_MAX_REASON_LENGTH: Final = 300
 
 
-class InvalidClickEvent(ValueError):
+class InvalidClickEvent(InvalidInput):
     """A decoded value that is not a valid clickstream event."""
-
-    def __init__(self, reason: str) -> None:
-        if len(reason) > _MAX_REASON_LENGTH:
-            reason = reason[: _MAX_REASON_LENGTH - 3] + "..."
-        super().__init__(reason)
-        self.reason = reason
 
 
 class ClickType(StrEnum):

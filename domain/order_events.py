@@ -22,6 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
+from domain.errors import InvalidInput
 from domain.money import InvalidMoney, format_money, parse_money
 from domain.timefmt import InvalidTimestamp, format_time, parse_time, truncate_to_millis
 
@@ -49,23 +50,16 @@ MAX_ITEMS: Final = 1000
 #: More units than this on one line is not a shop order.
 MAX_QUANTITY: Final = 1_000_000
 #: Dead-letter reasons stay readable even when the bad value is huge.
-_MAX_REASON_LENGTH: Final = 300
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-class InvalidEvent(ValueError):
+class InvalidEvent(InvalidInput):
     """A decoded value that is not a valid order, payment or shipment event.
 
     ``reason`` is short and human ("payments event: amount is not a decimal
     number: 'abc'"); the agent puts it in the dead-letter record.
     """
-
-    def __init__(self, reason: str) -> None:
-        if len(reason) > _MAX_REASON_LENGTH:
-            reason = reason[: _MAX_REASON_LENGTH - 3] + "..."
-        super().__init__(reason)
-        self.reason = reason
 
 
 class UnknownEventType(InvalidEvent):
