@@ -11,12 +11,16 @@ import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from faust.cli.faust import cli
 
 from app.settings import load_settings
 from domain.timefmt import InvalidTimestamp, parse_time
+
+if TYPE_CHECKING:
+    from app.dlq import StoredLetter
 
 __all__ = ["kafka", "simulate"]
 
@@ -163,6 +167,16 @@ def dlq() -> None:
     pass
 
 
+def _dead_letters(
+    ids: tuple[str, ...] | list[str] = (), stage: str | None = None, source_topic: str | None = None
+) -> list[StoredLetter]:
+    """Read ``dead-letters`` from the configured broker and keep those asked for."""
+    from app.dlq import read_dead_letters, select_letters
+
+    letters = asyncio.run(read_dead_letters(load_settings().broker_bootstrap))
+    return select_letters(letters, ids=ids, stage=stage, source_topic=source_topic)
+
+
 @dlq.command(
     name="list", help="One line per dead letter: id (partition:offset), source, stage, error."
 )
@@ -171,13 +185,7 @@ def dlq() -> None:
 )
 @click.option("--source-topic", default=None, help="only letters from this topic")
 def dlq_list(stage: str | None, source_topic: str | None) -> None:
-    from app.dlq import read_dead_letters, select_letters
-
-    letters = select_letters(
-        asyncio.run(read_dead_letters(load_settings().broker_bootstrap)),
-        stage=stage,
-        source_topic=source_topic,
-    )
+    letters = _dead_letters(stage=stage, source_topic=source_topic)
     for letter in letters:
         record = letter.record
         click.echo(
@@ -192,11 +200,7 @@ def dlq_list(stage: str | None, source_topic: str | None) -> None:
 @dlq.command(name="show", help="Everything about one dead letter, with its original value.")
 @click.argument("letter_id")
 def dlq_show(letter_id: str) -> None:
-    from app.dlq import read_dead_letters, select_letters
-
-    found = select_letters(
-        asyncio.run(read_dead_letters(load_settings().broker_bootstrap)), ids=[letter_id]
-    )
+    found = _dead_letters(ids=[letter_id])
     if not found:
         raise click.ClickException(f"no dead letter {letter_id} (ids are partition:offset)")
     click.echo(found[0].describe())
@@ -212,21 +216,15 @@ def dlq_show(letter_id: str) -> None:
 def dlq_requeue(
     letter_ids: tuple[str, ...], requeue_all: bool, stage: str | None, source_topic: str | None
 ) -> None:
-    from app.dlq import read_dead_letters, requeue_letters, select_letters
+    from app.dlq import requeue_letters
 
     if not letter_ids and not requeue_all:
         raise click.UsageError("name letters (partition:offset) or pass --all")
-    bootstrap = load_settings().broker_bootstrap
-    chosen = select_letters(
-        asyncio.run(read_dead_letters(bootstrap)),
-        ids=letter_ids,
-        stage=stage,
-        source_topic=source_topic,
-    )
+    chosen = _dead_letters(ids=letter_ids, stage=stage, source_topic=source_topic)
     missing = set(letter_ids) - {letter.letter_id for letter in chosen}
     if missing:
         raise click.ClickException(f"no such dead letter(s): {', '.join(sorted(missing))}")
-    sent = asyncio.run(requeue_letters(bootstrap, chosen))
+    sent = asyncio.run(requeue_letters(load_settings().broker_bootstrap, chosen))
     click.echo(f"requeued {sent} dead letter(s)")
 
 
