@@ -8,19 +8,16 @@ counted twice. The partials are merged only if every partition of the input
 topics is covered exactly once; otherwise (a rebalance in flight, a worker
 still recovering or not answering) the answer is a 503, never wrong numbers.
 
-Members and their URLs come from the assignment metadata Faust's partition
-assignor shares with every member at each rebalance.
+Asking the members is :mod:`app.group_fanout`'s job; the coverage check is
+:mod:`domain.partition_coverage`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import Counter
 from typing import Any, Final
 
-import aiohttp
-
+from app.group_fanout import MemberAnswer, ask_group, own_url
 from app.main import app, settings
 from domain.analytics_partials import (
     InvalidPartial,
@@ -32,6 +29,7 @@ from domain.analytics_partials import (
 )
 from domain.analytics_query import QueryRange
 from domain.analytics_reads import partition_partial, partition_stats
+from domain.partition_coverage import coverage
 from tables.analytics import active_partitions, partition_reader
 
 __all__ = [
@@ -40,6 +38,7 @@ __all__ = [
     "global_partial",
     "local_partial",
     "local_stats",
+    "merge_answers",
 ]
 
 INTERNAL_PARTIALS_PATH: Final = "/internal/analytics/partials"
@@ -62,7 +61,7 @@ def local_partial(kind: PartialKind, span: QueryRange) -> dict[str, Any]:
     from agents.analytics import POLICY
 
     if not _ready():
-        raise AnalyticsUnavailable(f"worker {app.conf.canonical_url} is rebalancing or recovering")
+        raise AnalyticsUnavailable(f"worker {own_url()} is rebalancing or recovering")
     partitions = active_partitions()
     partials = []
     for partition in partitions:
@@ -70,7 +69,7 @@ def local_partial(kind: PartialKind, span: QueryRange) -> dict[str, Any]:
         if reader is not None:
             partials.append(partition_partial(reader, partition, kind, span, POLICY))
     return {
-        "worker": str(app.conf.canonical_url),
+        "worker": own_url(),
         "partitions": partitions,
         "partial": partial_to_wire(merge_partials(kind, partials)),
     }
@@ -82,65 +81,38 @@ def local_stats() -> dict[str, Any]:
     for partition in active_partitions():
         reader = partition_reader(partition)
         stats[str(partition)] = None if reader is None else partition_stats(reader, partition)
-    return {"worker": str(app.conf.canonical_url), "ready": _ready(), "partitions": stats}
-
-
-def group_urls() -> list[str]:
-    """The web URL of every member of the group, from the last assignment."""
-    # external_topics_metadata is on Faust's concrete PartitionAssignor, not on its interface.
-    assignor: Any = app.assignor
-    urls = set(assignor.tables_metadata()) | set(assignor.external_topics_metadata())
-    return sorted(urls)
-
-
-async def _remote_partial(url: str, kind: PartialKind, span: QueryRange) -> dict[str, Any]:
-    params = {"kind": kind.value, "start": str(span.start), "end": str(span.end)}
-    timeout = aiohttp.ClientTimeout(total=FAN_OUT_TIMEOUT_SECONDS)
-    try:
-        async with app.http_client.get(
-            f"{url.rstrip('/')}{INTERNAL_PARTIALS_PATH}", params=params, timeout=timeout
-        ) as response:
-            body = await response.json(content_type=None)
-            if response.status != 200:
-                detail = body.get("error") if isinstance(body, dict) else body
-                raise AnalyticsUnavailable(f"worker {url} answered {response.status}: {detail}")
-    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        raise AnalyticsUnavailable(f"worker {url} did not answer: {exc!r}") from None
-    if not isinstance(body, dict):
-        raise AnalyticsUnavailable(f"worker {url} sent a malformed partial")
-    return body
-
-
-async def _partial_of(url: str, kind: PartialKind, span: QueryRange) -> dict[str, Any]:
-    if url == str(app.conf.canonical_url):
-        return local_partial(kind, span)
-    return await _remote_partial(url, kind, span)
-
-
-def _check_coverage(answers: list[dict[str, Any]]) -> None:
-    covered: Counter[int] = Counter()
-    for answer in answers:
-        covered.update(int(p) for p in answer.get("partitions", ()))
-    expected = set(range(settings.partitions))
-    missing = sorted(expected - set(covered))
-    twice = sorted(p for p, n in covered.items() if n > 1)
-    unknown = sorted(set(covered) - expected)
-    if missing or twice or unknown:
-        raise AnalyticsUnavailable(
-            "partitions are not covered exactly once (rebalancing?): "
-            f"missing {missing}, twice {twice}, unknown {unknown}"
-        )
+    return {"worker": own_url(), "ready": _ready(), "partitions": stats}
 
 
 async def global_partial(kind: PartialKind, span: QueryRange) -> Partial:
     """The merged partial of the whole group; AnalyticsUnavailable when it would be incomplete."""
-    urls = group_urls()
-    if not urls:
+    params = {"kind": kind.value, "start": str(span.start), "end": str(span.end)}
+
+    async def local() -> dict[str, Any]:
+        return local_partial(kind, span)
+
+    answers = await ask_group(
+        INTERNAL_PARTIALS_PATH, params, local=local, timeout=FAN_OUT_TIMEOUT_SECONDS
+    )
+    return merge_answers(kind, answers)
+
+
+def merge_answers(kind: PartialKind, answers: list[MemberAnswer]) -> Partial:
+    """Merge the members' partials only if all answered and they tile the partitions."""
+    if not answers:
         raise AnalyticsUnavailable("no partition assignment yet")
-    answers = await asyncio.gather(*(_partial_of(url, kind, span) for url in urls))
-    _check_coverage(list(answers))
+    bodies = []
+    for answer in answers:
+        if answer.body is None:
+            raise AnalyticsUnavailable(answer.error or f"worker {answer.url} did not answer")
+        bodies.append(answer.body)
     try:
-        partials = [partial_from_wire(kind, answer["partial"]) for answer in answers]
-    except (InvalidPartial, KeyError) as exc:
+        covered = coverage(
+            ([int(p) for p in body.get("partitions", ())] for body in bodies), settings.partitions
+        )
+        partials = [partial_from_wire(kind, body["partial"]) for body in bodies]
+    except (InvalidPartial, KeyError, TypeError, ValueError) as exc:
         raise AnalyticsUnavailable(f"a worker sent an unreadable partial: {exc}") from None
+    if not covered.complete:
+        raise AnalyticsUnavailable(covered.problem())
     return merge_partials(kind, partials)

@@ -6,10 +6,10 @@ worker scans its own ``orders`` table, reading only the ``status`` field of
 each stored :meth:`domain.order_state.OrderState.to_dict`, and only in its
 *active* partitions: standby copies are someone else's to count. The worker
 asked then fans out to the other workers of the group (``scope=local`` calls,
-to the hosts the partition assignor lists for the table) and adds their
-answers. Each answer names the partitions it covered, so the sum says whether
-every partition was counted exactly once (``complete``); during a rebalance, or
-when a worker does not answer, it says so instead of pretending.
+:mod:`app.group_fanout`) and adds their answers. Each answer names the
+partitions it covered, so the sum says whether every partition was counted
+exactly once (``complete``, :mod:`domain.partition_coverage`); during a
+rebalance, or when a worker does not answer, it says so instead of pretending.
 
 Cost: a full scan of the local partitions, so answers are cached for
 :data:`LOCAL_CACHE_SECONDS` and concurrent callers share one scan; the scan
@@ -28,13 +28,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import aiohttp
 from faust.web import Request, Response, View
-from yarl import URL
 
+from app.group_fanout import ask_group
 from app.main import app, settings
 from app.web.responses import json_error, query
 from domain.order_outputs import OrderStatus
+from domain.partition_coverage import coverage
 from tables.orders import orders_table
 
 __all__ = [
@@ -76,25 +76,23 @@ def merge_counts(
     answers: Iterable[StatusCounts], *, partition_count: int, unreachable: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Add the workers' answers; ``complete`` only if each partition was counted exactly once."""
+    answers = list(answers)
     totals: Counter[str] = Counter({status.value: 0 for status in OrderStatus})
-    seen: Counter[int] = Counter()
     for answer in answers:
         totals.update(answer.counts)
-        seen.update(answer.partitions)
-    missing = sorted(set(range(partition_count)) - set(seen))
-    overlapping = sorted(p for p, n in seen.items() if n > 1)
+    covered = coverage((answer.partitions for answer in answers), partition_count)
     down = sorted(unreachable)
     return {
         "counts": dict(totals),
         "total": sum(totals.values()),
         "partitions": {
-            "counted": sorted(seen),
+            "counted": list(covered.counted),
             "expected": partition_count,
-            "missing": missing,
-            "overlapping": overlapping,
+            "missing": list(covered.missing),
+            "overlapping": list(covered.twice),
         },
         "unreachable_workers": down,
-        "complete": not missing and not overlapping and not down,
+        "complete": covered.complete and not down,
     }
 
 
@@ -140,39 +138,30 @@ class _LocalCounter:
 _local = _LocalCounter(LOCAL_CACHE_SECONDS)
 
 
-def _peer_urls() -> list[URL]:
-    """Other workers' URLs, as the partition assignor distributes the ``orders`` table."""
-    own = app.conf.canonical_url
-    peers = []
-    for host in app.router.table_metadata(orders_table.name):
-        url = URL(host)
-        if (url.host, url.port) != (own.host, own.port):
-            peers.append(url)
-    return peers
-
-
-async def _ask_peer(url: URL) -> StatusCounts:
-    target = url.with_path(ORDER_STATUS_COUNTS_PATH).with_query(scope="local")
-    timeout = aiohttp.ClientTimeout(total=PEER_TIMEOUT_SECONDS)
-    async with app.http_client.get(target, timeout=timeout) as response:
-        response.raise_for_status()
-        return StatusCounts.from_answer(await response.json())
+async def _local_answer() -> dict[str, Any]:
+    """This worker's ``scope=local`` answer, the same JSON its peers get over HTTP."""
+    local = await _local.get()
+    return {"scope": "local", **merge_counts([local], partition_count=settings.partitions)}
 
 
 async def cluster_counts() -> dict[str, Any]:
-    """This worker's counts plus every peer's; unreachable peers are named, not guessed."""
-    peers = _peer_urls()
-    results = await asyncio.gather(
-        _local.get(), *(_ask_peer(p) for p in peers), return_exceptions=True
+    """Every member's counts added up; members that did not answer are named, not guessed."""
+    members = await ask_group(
+        ORDER_STATUS_COUNTS_PATH,
+        {"scope": "local"},
+        local=_local_answer,
+        timeout=PEER_TIMEOUT_SECONDS,
     )
     answers: list[StatusCounts] = []
     unreachable: list[str] = []
-    for source, result in zip(["local", *map(str, peers)], results, strict=True):
-        if isinstance(result, StatusCounts):
-            answers.append(result)
-        else:
-            logger.warning("order-status-counts: %s did not answer: %r", source, result)
-            unreachable.append(source)
+    for member in members:
+        try:
+            if member.body is None:
+                raise ValueError(member.error)
+            answers.append(StatusCounts.from_answer(member.body))
+        except ValueError as exc:
+            logger.warning("order-status-counts: %s did not answer: %s", member.url, exc)
+            unreachable.append(member.url)
     return merge_counts(answers, partition_count=settings.partitions, unreachable=unreachable)
 
 
@@ -187,10 +176,7 @@ class OrderStatusCountsView(View):
         if scope == "cluster":
             return self.json({"scope": scope, **await cluster_counts()})
         try:
-            local = await _local.get()
+            return self.json(await _local_answer())
         except Exception as exc:  # a rebalance closed a store mid-scan: ask again later
             logger.warning("order-status-counts: local scan failed: %r", exc)
             return json_error(self, "counts unavailable (rebalancing); retry", status=503)
-        return self.json(
-            {"scope": scope, **merge_counts([local], partition_count=settings.partitions)}
-        )

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from app import analytics_cluster
-from app.analytics_cluster import AnalyticsUnavailable, global_partial
+from app.analytics_cluster import (
+    INTERNAL_PARTIALS_PATH,
+    AnalyticsUnavailable,
+    global_partial,
+    merge_answers,
+)
+from app.group_fanout import MemberAnswer
 from app.main import settings
 from app.web.internal_analytics import parse_partial_request
 from app.web.responses import BadRequest
@@ -17,56 +23,54 @@ from domain.analytics_query import QueryRange
 SPAN = QueryRange(start=100, end=160)
 
 
-def answer(partitions: list[int], products: dict[str, tuple[int, int, int]]) -> dict[str, Any]:
-    return {"partitions": partitions, "partial": partial_to_wire(ProductsPartial(products))}
+def answer(
+    url: str, partitions: list[int], products: dict[str, tuple[int, int, int]]
+) -> MemberAnswer:
+    body = {"partitions": partitions, "partial": partial_to_wire(ProductsPartial(products))}
+    return MemberAnswer(url, body)
 
 
-def fake_group(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any]) -> None:
-    async def partial_of(url: str, kind: PartialKind, span: QueryRange) -> dict[str, Any]:
-        result = answers[url]
-        if isinstance(result, Exception):
-            raise result
-        return dict(result)
-
-    monkeypatch.setattr(analytics_cluster, "group_urls", lambda: sorted(answers))
-    monkeypatch.setattr(analytics_cluster, "_partial_of", partial_of)
-
-
-async def test_the_partials_of_all_workers_are_merged(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_group_is_asked_and_the_partials_of_all_workers_are_merged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert settings.partitions == 4
-    fake_group(
-        monkeypatch,
-        {
-            "http://w1": answer([0, 2], {"a": (1, 0, 0), "b": (2, 1, 0)}),
-            "http://w2": answer([1, 3], {"a": (3, 0, 2)}),
-        },
-    )
+    asked: list[tuple[str, dict[str, str]]] = []
+
+    async def ask_group(path: str, params: dict[str, str], **_: Any) -> list[MemberAnswer]:
+        asked.append((path, params))
+        return [
+            answer("http://w1", [0, 2], {"a": (1, 0, 0), "b": (2, 1, 0)}),
+            answer("http://w2", [1, 3], {"a": (3, 0, 2)}),
+        ]
+
+    monkeypatch.setattr(analytics_cluster, "ask_group", ask_group)
     merged = await global_partial(PartialKind.PRODUCTS, SPAN)
     assert merged == ProductsPartial({"a": (4, 0, 2), "b": (2, 1, 0)})
+    assert asked == [(INTERNAL_PARTIALS_PATH, {"kind": "products", "start": "100", "end": "160"})]
 
 
 @pytest.mark.parametrize(
     "answers, problem",
     [
-        ({"http://w1": answer([0, 1, 2], {})}, "missing [3]"),
-        ({"http://w1": answer([0, 1, 2, 3], {}), "http://w2": answer([3], {})}, "twice [3]"),
-        ({"http://w1": answer([0, 1, 2, 3, 7], {})}, "unknown [7]"),
-        ({}, "no partition assignment"),
+        ([answer("http://w1", [0, 1, 2], {})], "missing [3]"),
+        ([answer("http://w1", [0, 1, 2, 3], {}), answer("http://w2", [3], {})], "twice [3]"),
+        ([answer("http://w1", [0, 1, 2, 3, 7], {})], "unknown [7]"),
+        ([], "no partition assignment"),
         (
-            {
-                "http://w1": answer([0, 1], {}),
-                "http://w2": AnalyticsUnavailable("worker http://w2 did not answer"),
-            },
+            [
+                answer("http://w1", [0, 1], {}),
+                MemberAnswer("http://w2", None, "worker http://w2 did not answer"),
+            ],
             "did not answer",
         ),
+        ([MemberAnswer("http://w1", {"partitions": [0, 1, 2, 3]})], "unreadable partial"),
     ],
 )
-async def test_an_incomplete_group_answers_503_never_wrong_numbers(
-    monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any], problem: str
+def test_an_incomplete_group_answers_503_never_wrong_numbers(
+    answers: list[MemberAnswer], problem: str
 ) -> None:
-    fake_group(monkeypatch, answers)
     with pytest.raises(AnalyticsUnavailable, match=problem.replace("[", r"\[").replace("]", r"\]")):
-        await global_partial(PartialKind.PRODUCTS, SPAN)
+        merge_answers(PartialKind.PRODUCTS, answers)
 
 
 def test_partial_requests_are_validated() -> None:
