@@ -45,6 +45,8 @@ app = faust.App(
     broker_heartbeat_interval=2.0,
     # Web: our own views only; Faust's raw table dumps and stats stay private.
     web_enabled=True,
+    # Faust's aiohttp driver without its index at `/` (the dashboard's; app/web/driver.py).
+    web="shopstream://",
     web_host=settings.web_host,
     web_bind=settings.web_host,
     web_port=settings.web_port,

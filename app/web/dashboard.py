@@ -5,13 +5,10 @@ The page, script and stylesheet ship in ``app/static`` (package data) and load
 nothing from elsewhere, so the dashboard works offline; a Content-Security-Policy
 header holds the page to that.
 
-``/`` belongs to the dashboard, not to Faust: Faust mounts its production index
-blueprint (``{"status": "OK"}``) at ``/`` whenever ``web_stats_enabled`` is off,
-and has no setting to switch it off. :func:`serve_dashboard_at_root` takes that
-blueprint out of the web server's blueprint list before the server starts (this
-module is imported by autodiscovery, before ``Web.init_server`` applies the
-blueprints), so exactly one route answers ``/``; ``tests/unit/test_web_routes.py``
-proves it on the built aiohttp router.
+``/`` belongs to the dashboard, not to Faust: the worker's web driver
+(:mod:`app.web.driver`) leaves out Faust's production index, so exactly one
+route answers ``/``; ``tests/unit/test_web_routes.py`` proves it on the built
+aiohttp router.
 
 The event stream is an aiohttp ``StreamResponse`` returned from a Faust view
 (Faust's aiohttp driver hands views aiohttp's own request and passes a returned
@@ -29,7 +26,6 @@ from typing import Any, Final, cast
 import aiohttp
 from aiohttp import web as aioweb
 from faust.web import Request, Response, View
-from faust.web.base import Web
 
 from app import metrics as shop_metrics
 from app.dashboard_feed import SnapshotHub, compose_snapshot, sse_event
@@ -41,7 +37,6 @@ __all__ = [
     "STATIC_FILES",
     "hub",
     "loopback_base_url",
-    "serve_dashboard_at_root",
 ]
 
 DASHBOARD_EVENTS_PATH: Final = "/dashboard/events"
@@ -61,15 +56,6 @@ _CSP: Final = (
     "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-
-
-def serve_dashboard_at_root(web: Web) -> None:
-    """Drop Faust's production index (mounted at ``/``) so the dashboard owns ``/``."""
-    if web.blueprints.applied:
-        raise RuntimeError("blueprints already applied: call before the web server starts")
-    production = {blueprint for _prefix, blueprint in web.production_blueprints}
-    enabled = web.blueprints._enabled
-    enabled[:] = [(prefix, bp) for prefix, bp in enabled if bp not in production]
 
 
 def _static_bytes(name: str) -> bytes:
@@ -112,7 +98,6 @@ async def _end_streams(_web_app: aioweb.Application) -> None:
     await hub.close()
 
 
-serve_dashboard_at_root(app.web)
 cast(Any, app.web).web_app.on_shutdown.append(_end_streams)
 
 

@@ -35,11 +35,13 @@ async def client(web_app: web.Application) -> AsyncIterator[TestClient[Any, Any]
 def test_the_dashboard_is_the_only_route_at_root(web_app: web.Application) -> None:
     from app.main import app
     from app.web.dashboard import DashboardView
+    from app.web.driver import ShopStreamWeb
 
     roots = [r for r in web_app.router.routes() if r.resource.canonical == "/"]  # type: ignore[union-attr]
     assert sorted(r.method for r in roots) == ["GET", "HEAD"]
     assert type(app.web.views["/"]) is DashboardView
     assert "production_index" not in app.web.blueprints._active
+    assert type(app.web) is ShopStreamWeb
     assert "router" in app.web.blueprints._active  # the other blueprints stay
 
 
