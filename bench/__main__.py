@@ -1,0 +1,116 @@
+"""``python -m bench`` (``make bench``): start a broker, run the benchmarks, write the results.
+
+Options: ``--quick`` (or ``BENCH_QUICK=1``) for a smoke run of a few minutes,
+``--repeats N`` (or ``BENCH_REPEATS``), ``--only throughput,latency``,
+``--out DIR``. See bench/README.md for what each benchmark measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench.config import ALL_BENCHES, BenchConfig
+from bench.harness import Harness
+from bench.machine import machine_info
+from bench.report import BenchRun, markdown_table, write_results
+
+__all__ = ["main"]
+
+
+def _parse(argv: list[str] | None) -> BenchConfig:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat")
+    parser.add_argument("--repeats", type=int, help="repeats of each benchmark (default 3)")
+    parser.add_argument("--only", help=f"comma-separated subset of {','.join(ALL_BENCHES)}")
+    parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {"quick": args.quick}
+    if args.repeats is not None:
+        overrides["repeats"] = args.repeats
+    if args.only:
+        chosen = tuple(b.strip() for b in args.only.split(",") if b.strip())
+        unknown = set(chosen) - set(ALL_BENCHES)
+        if unknown:
+            parser.error(f"unknown benchmarks {sorted(unknown)}; pick from {ALL_BENCHES}")
+        overrides["benches"] = chosen
+    if args.out is not None:
+        overrides["results_dir"] = args.out
+    return BenchConfig.from_env(**overrides)
+
+
+async def _run_all(h: Harness, run: BenchRun) -> None:
+    from bench.latency import run_latency
+    from bench.recovery import run_memory, run_recovery
+    from bench.scaling import run_scaling
+    from bench.throughput import run_throughput
+
+    async def throughput() -> None:
+        rows, ratios = await run_throughput(h)
+        run.add(rows)
+        run.ratios.update(ratios)
+
+    async def latency() -> None:
+        measured = run.find("throughput", "ShopStream simulate mix", "max sustained")
+        run.add(await run_latency(h, None if measured is None else measured.median))
+
+    async def scaling() -> None:
+        rows, ratio = await run_scaling(h)
+        run.add(rows)
+        run.ratios["two workers / one worker (clickstream)"] = ratio
+
+    async def recovery() -> None:
+        run.add(await run_recovery(h))
+
+    async def memory() -> None:
+        run.add(await run_memory(h))
+
+    steps: dict[str, Callable[[], Awaitable[None]]] = {
+        "throughput": throughput,
+        "scaling": scaling,
+        "latency": latency,
+        "recovery": recovery,
+        "memory": memory,
+    }
+    for name in ALL_BENCHES:
+        if name not in h.config.benches:
+            continue
+        started = time.monotonic()
+        try:
+            await steps[name]()
+        except Exception as exc:  # one broken benchmark must not lose the others' figures
+            traceback.print_exc()
+            run.notes.append(f"{name} failed: {type(exc).__name__}: {str(exc)[:300]}")
+        run.extra.setdefault("seconds", {})[name] = round(time.monotonic() - started, 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = _parse(argv)
+    # aiokafka's retries right after a topic is created are expected here, not news.
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    from localkafka import LocalKafkaCluster
+
+    shutil.rmtree(config.work_dir, ignore_errors=True)
+    config.work_dir.mkdir(parents=True)
+    run = BenchRun(machine=machine_info(), config=config.to_dict())
+    with LocalKafkaCluster(1, partitions=config.partitions, heap="1g") as cluster:
+        h = Harness(config, cluster.bootstrap_servers, cluster.url)
+        h.log(f"broker at {cluster.bootstrap_servers}; config {config.to_dict()}")
+        asyncio.run(_run_all(h, run))
+    run.machine["load_average_after"] = list(os.getloadavg())
+    written = write_results(run, config.results_dir)
+    print(markdown_table(run))
+    print("written: " + ", ".join(str(p) for p in written))
+
+
+if __name__ == "__main__":
+    main()

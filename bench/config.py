@@ -1,0 +1,73 @@
+"""Sizes and switches of a bench run: full by default, ``--quick`` for a smoke run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ALL_BENCHES", "BenchConfig"]
+
+ALL_BENCHES = ("throughput", "scaling", "latency", "recovery", "memory")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """Everything that decides how long a run takes; recorded with the results."""
+
+    quick: bool = False
+    repeats: int = 3
+    partitions: int = 4
+    seed: int = 42
+    benches: tuple[str, ...] = ALL_BENCHES
+    #: Clickstream records pre-loaded for the throughput runs (ShopStream, aiokafka, Quix).
+    clicks: int = 40_000
+    #: Records of the simulate mix pre-loaded for the mixed throughput run.
+    mix: int = 30_000
+    #: Clickstream records for one vs two workers.
+    scaling_clicks: int = 30_000
+    #: Seconds of offered load per level in the latency run, and the levels (fraction of max).
+    latency_seconds: float = 30.0
+    latency_loads: tuple[float, ...] = (0.1, 0.5, 0.8)
+    #: Events/s taken as the maximum when the throughput run did not measure one.
+    latency_fallback_max: float = 300.0
+    #: Keys in the customers table for recovery and memory.
+    keys: tuple[int, ...] = (100_000, 1_000_000)
+    #: Partition counts compared in the memory run (at the smallest key count).
+    memory_partitions: tuple[int, ...] = (4, 16)
+    results_dir: Path = field(default_factory=lambda: ROOT / "bench" / "results")
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "shopstream-bench")
+
+    @classmethod
+    def quick_sizes(cls, **overrides: Any) -> BenchConfig:
+        """A few minutes end to end: small sizes, one repeat unless asked otherwise."""
+        sizes: dict[str, Any] = {
+            "quick": True,
+            "repeats": 1,
+            "clicks": 6_000,
+            "mix": 5_000,
+            "scaling_clicks": 6_000,
+            "latency_seconds": 8.0,
+            "keys": (20_000,),
+            "memory_partitions": (4, 8),
+        }
+        sizes.update(overrides)
+        return cls(**sizes)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> BenchConfig:
+        """``BENCH_QUICK=1`` picks the quick sizes; ``BENCH_REPEATS=N`` the repeats."""
+        env = dict(os.environ) if env is None else env
+        if "BENCH_REPEATS" in env and "repeats" not in overrides:
+            overrides["repeats"] = int(env["BENCH_REPEATS"])
+        quick = overrides.pop("quick", False) or env.get("BENCH_QUICK", "") not in ("", "0")
+        return cls.quick_sizes(**overrides) if quick else cls(**overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["results_dir"] = str(self.results_dir)
+        data["work_dir"] = str(self.work_dir)
+        return data

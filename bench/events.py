@@ -1,0 +1,46 @@
+"""Benchmark input: the records of ``shopstream simulate`` (loadgen), in event time near now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+
+from app.topic_names import CLICKSTREAM
+from loadgen import SimEvent, SimulationOptions, generate_events
+
+__all__ = ["clicks", "mix", "product_events", "records"]
+
+
+def _options(count: int, seed: int) -> SimulationOptions:
+    # 1 ms of event time per record (rate 0), ending about now: no event is from the
+    # future (refused) or older than the grace period of the analytics windows.
+    start = datetime.now(UTC) - timedelta(milliseconds=count) - timedelta(seconds=30)
+    return SimulationOptions(rate=0, count=count * 20, seed=seed, start_time=start)
+
+
+def mix(count: int, seed: int) -> list[SimEvent]:
+    """The first ``count`` records of the realistic mix (orders, payments, shipments, clicks)."""
+    return list(islice(generate_events(_options(count, seed)), count))
+
+
+def clicks(count: int, seed: int) -> list[SimEvent]:
+    """``count`` clickstream records of the same simulation (the analytics job alone)."""
+    stream: Iterator[SimEvent] = (
+        e for e in generate_events(_options(count * 2, seed)) if e.topic == CLICKSTREAM
+    )
+    return list(islice(stream, count))
+
+
+def product_events(events: list[SimEvent]) -> int:
+    """Product views and add-to-carts naming a sku (what the Quix peer counts per product)."""
+    return sum(
+        1
+        for e in events
+        if (b'"product_view"' in e.value or b'"add_to_cart"' in e.value)
+        and b'"sku":null' not in e.value
+    )
+
+
+def records(events: list[SimEvent]) -> Iterator[tuple[str, bytes | None, bytes]]:
+    return ((e.topic, e.key.encode(), e.value) for e in events)

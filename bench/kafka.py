@@ -1,0 +1,193 @@
+"""Kafka-side tools of the harness: topics, fast pre-loading, consumer-group progress.
+
+Throughput is read from the outside, the way an operator would: the consumer
+group's committed offsets against the topics' end offsets (lag). Nothing here
+knows about ShopStream's internals beyond the topic names of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+__all__ = [
+    "Drained",
+    "GroupProgress",
+    "create_topics",
+    "preload",
+    "reset_topics",
+]
+
+_SEND_CHUNK = 20_000
+
+
+async def reset_topics(bootstrap: str, *, timeout: float = 60.0) -> None:
+    """Delete every non-internal topic, so a run starts from empty topics and groups."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if not t.startswith("__")]
+        if doomed:
+            await admin.delete_topics(doomed)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = set(doomed) & set(await admin.list_topics())
+            if not left:
+                return
+            await asyncio.sleep(0.3)
+        raise TimeoutError(f"topics not deleted after {timeout:g}s: {sorted(left)}")
+    finally:
+        await admin.close()
+
+
+async def create_topics(
+    bootstrap: str, topics: Iterable[str], partitions: int, *, compact: bool = False
+) -> None:
+    """Create topics (replication 1) and wait until their metadata answers."""
+    names = list(topics)
+    configs = {"cleanup.policy": "compact"} if compact else {}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(n, partitions, 1, topic_configs=configs) for n in names if n not in existing
+        ]
+        if new:
+            await admin.create_topics(new)
+        deadline = time.monotonic() + 30
+        while not set(names) <= set(await admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {names} not visible after 30 s")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+async def preload(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes]]) -> int:
+    """Produce (topic, key, value) records as fast as the broker takes them; returns the count."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks=1,
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
+    await producer.start()
+    count = 0
+    try:
+        pending: list[asyncio.Future[object]] = []
+        for topic, key, value in records:
+            pending.append(await producer.send(topic, value, key=key))
+            count += 1
+            if len(pending) >= _SEND_CHUNK:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class Drained:
+    """How a consumer group went through a pre-loaded backlog."""
+
+    events: int  # input records processed between the two marks
+    seconds: float  # first observed progress -> lag 0 on every watched topic
+    total: int  # input records in the backlog
+
+    @property
+    def rate(self) -> float | None:
+        return self.events / self.seconds if self.seconds > 0 and self.events > 0 else None
+
+
+class GroupProgress:
+    """Committed offsets of one consumer group against the end offsets of its topics."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        *,
+        counted: Sequence[str],
+        also_drained: Sequence[str] = (),
+        partitions: int,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.group = group
+        self.counted = [TopicPartition(t, p) for t in counted for p in range(partitions)]
+        self.others = [TopicPartition(t, p) for t in also_drained for p in range(partitions)]
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> GroupProgress:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await self._admin.start()
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap)
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            await self._admin.close()
+
+    async def sample(self) -> tuple[int, int]:
+        """(committed records on the counted topics, total lag on all watched topics)."""
+        assert self._admin is not None and self._consumer is not None
+        offsets = await self._admin.list_consumer_group_offsets(self.group)
+        watched = self.counted + self.others
+        ends = await self._consumer.end_offsets(watched)
+        committed = {tp: max(0, meta.offset) for tp, meta in offsets.items()}
+        counted = sum(committed.get(tp, 0) for tp in self.counted)
+        lag = sum(max(0, ends[tp] - committed.get(tp, 0)) for tp in watched)
+        return counted, lag
+
+    async def total(self) -> int:
+        assert self._consumer is not None
+        ends = await self._consumer.end_offsets(self.counted)
+        return sum(ends.values())
+
+    async def wait_drained(
+        self, *, timeout: float, interval: float = 0.1, stable_polls: int = 2
+    ) -> Drained:
+        """Wait for lag 0; time it from the first commit seen to the first poll at lag 0.
+
+        Work done before the first commit (start-up, recovery, the first commit
+        interval) is excluded from both the count and the time. Lag must hold at
+        0 for ``stable_polls`` polls, so internal topics fed late are included.
+        """
+        total = await self.total()
+        deadline = time.monotonic() + timeout
+        first_counted, _ = await self.sample()
+        start: tuple[float, int] | None = None
+        zero_since: float | None = None
+        zero_polls = 0
+        while time.monotonic() < deadline:
+            counted, lag = await self.sample()
+            now = time.monotonic()
+            if start is None and counted != first_counted:
+                start = (now, counted)
+            if lag == 0 and counted >= total:
+                zero_polls += 1
+                zero_since = now if zero_since is None else zero_since
+                if zero_polls >= stable_polls:
+                    if start is None:
+                        return Drained(events=0, seconds=0.0, total=total)
+                    return Drained(
+                        events=total - start[1], seconds=zero_since - start[0], total=total
+                    )
+            else:
+                zero_polls, zero_since = 0, None
+            await asyncio.sleep(interval)
+        raise TimeoutError(
+            f"group {self.group} not drained after {timeout:g}s (committed {counted}/{total}, lag {lag})"
+        )

@@ -1,0 +1,106 @@
+"""Benchmark 1: maximum sustained events/s of one worker, beside aiokafka and Quix Streams.
+
+Method: pre-load the topics with N records, then start the consumer and time
+it from its first progress to lag 0 (start-up and recovery excluded). On the
+clickstream topic, in the same repeat: the bare aiokafka consumer (decode
+only; the ceiling), Quix Streams with the same aggregation (the peer), and
+ShopStream's worker. Then the realistic mix of ``shopstream simulate``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.topic_names import CLICKSTREAM, INPUT_TOPICS, internal_topics
+from bench.events import clicks, mix, product_events, records
+from bench.harness import Harness
+from bench.kafka import GroupProgress, preload
+from bench.report import Row
+from bench.stats import summarize
+
+__all__ = ["drain_with_workers", "run_throughput"]
+
+UNIT = "events/s"
+
+
+async def drain_with_workers(
+    h: Harness, name: str, *, workers: int = 1, counted: tuple[str, ...], timeout: float = 1800
+) -> float | None:
+    """Start ``workers`` workers of a fresh group on the pre-loaded topics; events/s to lag 0."""
+    app_id = h.new_app_id(name)
+    procs = [h.worker(app_id, name=f"worker{i}") for i in range(workers)]
+    async with GroupProgress(
+        h.bootstrap,
+        app_id,
+        counted=counted,
+        also_drained=internal_topics(app_id),
+        partitions=h.config.partitions,
+    ) as progress:
+        with h.running(*procs):
+            drained = await progress.wait_drained(timeout=timeout)
+    h.cleanup(app_id)
+    h.log(f"{name}: {drained.events} events in {drained.seconds:.1f}s -> {drained.rate}")
+    return drained.rate
+
+
+async def _clickstream_repeat(
+    h: Harness, rep: int, add: Callable[[str, float | None], None]
+) -> None:
+    cfg = h.config
+    events = clicks(cfg.clicks, cfg.seed + rep)
+    await h.fresh_topics()
+    await preload(h.bootstrap, records(events))
+    h.log(f"pre-loaded {len(events)} clickstream records")
+    bare = h.peer(
+        "bench.peers.bare_consumer",
+        *("--bootstrap", h.bootstrap, "--topic", CLICKSTREAM, "--count", str(len(events))),
+    )
+    add("aiokafka bare consumer (decode only)", bare["rate"])
+    state = h.workdir(h.new_app_id("quix")) / "state"
+    quix = h.peer(
+        "bench.peers.quix_clickstream",
+        *("--bootstrap", h.bootstrap, "--topic", CLICKSTREAM, "--count", str(len(events))),
+        *("--product-events", str(product_events(events)), "--state-dir", str(state)),
+        *("--group", f"bench-quix-{rep}"),
+    )
+    add("Quix Streams clickstream aggregation", quix["rate"])
+    rate = await drain_with_workers(h, "clicks", counted=(CLICKSTREAM,))
+    add("ShopStream clickstream analytics", rate)
+
+
+async def _mix_repeat(h: Harness, rep: int, add: Callable[[str, float | None], None]) -> None:
+    events = mix(h.config.mix, h.config.seed + rep)
+    await h.fresh_topics()
+    await preload(h.bootstrap, records(events))
+    h.log(f"pre-loaded {len(events)} records of the simulate mix")
+    add("ShopStream simulate mix", await drain_with_workers(h, "mix", counted=INPUT_TOPICS))
+
+
+async def run_throughput(h: Harness) -> tuple[list[Row], dict[str, float | None]]:
+    """Rows per case, and the ratios the issue asks for."""
+    values: dict[str, list[float]] = {}
+
+    def add(case: str, rate: float | None) -> None:
+        values.setdefault(case, [])
+        if rate is not None:
+            values[case].append(rate)
+
+    for rep in range(h.config.repeats):
+        h.log(f"throughput repeat {rep + 1}/{h.config.repeats}")
+        await _clickstream_repeat(h, rep, add)
+        await _mix_repeat(h, rep, add)
+    rows = [
+        Row("throughput", case, "max sustained", UNIT, summarize(v)) for case, v in values.items()
+    ]
+    medians = {row.case: row.summary.median for row in rows if row.summary is not None}
+    shop = medians.get("ShopStream clickstream analytics")
+
+    def share(other: str) -> float | None:
+        base = medians.get(other)
+        return shop / base if shop is not None and base else None
+
+    ratios = {
+        "ShopStream clickstream / aiokafka bare": share("aiokafka bare consumer (decode only)"),
+        "ShopStream clickstream / Quix Streams": share("Quix Streams clickstream aggregation"),
+    }
+    return rows, ratios

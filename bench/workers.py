@@ -1,0 +1,111 @@
+"""Real ``shopstream worker`` processes for the benchmarks, plus what we read off them.
+
+Reuses the integration tests' :class:`WorkerProcess` (same start-up, same
+``/ready`` wait); adds the module to run (the plain CLI, or the variant with
+Faust's default RocksDB options), the process RSS and the recovery timings
+Faust writes to the worker log.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from tests.support.worker_process import ROOT, WorkerProcess
+
+__all__ = ["BenchWorker", "RecoveryLog", "parse_recovery_log"]
+
+_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
+_RESTORE_START = "Restoring state from changelog topics"
+_RESTORE_DONE = "Done reading from changelog topics"
+_READY = "Worker ready"
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryLog:
+    """Seconds Faust spent reading changelogs, from its own log lines (None: no restore)."""
+
+    restore_seconds: float | None
+    restored: bool
+
+
+def _stamp(line: str) -> datetime | None:
+    match = _STAMP.match(line)
+    return datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f") if match else None
+
+
+def parse_recovery_log(text: str) -> RecoveryLog:
+    """From the first 'Restoring state' to the last 'Done reading' line of one start."""
+    start = done = None
+    for line in text.splitlines():
+        if _RESTORE_START in line and start is None:
+            start = _stamp(line)
+        elif _RESTORE_DONE in line:
+            done = _stamp(line)
+    if start is None or done is None:
+        return RecoveryLog(restore_seconds=None, restored=False)
+    return RecoveryLog(restore_seconds=max(0.0, (done - start).total_seconds()), restored=True)
+
+
+class BenchWorker(WorkerProcess):
+    """A worker started with ``python -m MODULE worker``; remembers where its log began."""
+
+    def __init__(self, *, module: str = "app", **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.module = module
+        self.started_at: float | None = None
+        self._log_offset = 0
+
+    def start(self) -> BenchWorker:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module, "worker", "--loglevel", "info"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        return self
+
+    def seconds_to_ready(self, timeout: float = 600.0) -> float:
+        """Process start -> ``/ready`` 200 (includes interpreter start and preflight)."""
+        self.wait_ready(timeout=timeout)
+        assert self.started_at is not None
+        return time.monotonic() - self.started_at
+
+    def log_since_start(self) -> str:
+        with self.log_path.open("rb") as handle:
+            handle.seek(self._log_offset)
+            return handle.read().decode("utf-8", "replace")
+
+    def recovery(self) -> RecoveryLog:
+        return parse_recovery_log(self.log_since_start())
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the worker and any children it spawned."""
+        import psutil
+
+        assert self.process is not None
+        root = psutil.Process(self.process.pid)
+        total = int(root.memory_info().rss)
+        for child in root.children(recursive=True):
+            try:
+                total += int(child.memory_info().rss)
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+
+def workdir_for(base: Path, name: str) -> Path:
+    path = base / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
