@@ -47,5 +47,15 @@ test-full: lint  ## the whole suite including the long fault-tolerance runs
 demo: setup  ## local broker (unless KAFKA_BROKER is set), a worker and the load generator
 	$(BIN)/python -m app.demo
 
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: setup $(BENCH_STAMP)  ## benchmarks on their own broker and workers (BENCH_QUICK=1: smoke run; bench/README.md)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:  ## remove local state (virtualenv stays: `rm -rf .venv` for that)
 	rm -rf data test-artifacts .pytest_cache .mypy_cache .ruff_cache
