@@ -32,6 +32,7 @@ def _parse(argv: list[str] | None) -> BenchConfig:
     parser.add_argument("--repeats", type=int, help="repeats of each benchmark (default 3)")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(ALL_BENCHES)}")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results)")
+    parser.add_argument("--keys", help="table sizes for recovery/memory, e.g. 100000,1000000")
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {"quick": args.quick}
     if args.repeats is not None:
@@ -42,6 +43,8 @@ def _parse(argv: list[str] | None) -> BenchConfig:
         if unknown:
             parser.error(f"unknown benchmarks {sorted(unknown)}; pick from {ALL_BENCHES}")
         overrides["benches"] = chosen
+    if args.keys:
+        overrides["keys"] = tuple(int(k) for k in args.keys.split(","))
     if args.out is not None:
         overrides["results_dir"] = args.out
     return BenchConfig.from_env(**overrides)
@@ -49,7 +52,7 @@ def _parse(argv: list[str] | None) -> BenchConfig:
 
 async def _run_all(h: Harness, run: BenchRun) -> None:
     from bench.latency import run_latency
-    from bench.recovery import run_memory, run_recovery
+    from bench.recovery import run_state
     from bench.scaling import run_scaling
     from bench.throughput import run_throughput
 
@@ -67,22 +70,22 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         run.add(rows)
         run.ratios["two workers / one worker (clickstream)"] = ratio
 
-    async def recovery() -> None:
-        run.add(await run_recovery(h))
-
-    async def memory() -> None:
-        run.add(await run_memory(h))
+    async def state() -> None:
+        chosen = h.config.benches
+        run.add(await run_state(h, recovery="recovery" in chosen, memory="memory" in chosen))
 
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "throughput": throughput,
         "scaling": scaling,
         "latency": latency,
-        "recovery": recovery,
-        "memory": memory,
+        "recovery": state,
+        "memory": state,
     }
+    done: set[Callable[[], Awaitable[None]]] = set()
     for name in ALL_BENCHES:
-        if name not in h.config.benches:
+        if name not in h.config.benches or steps[name] in done:
             continue
+        done.add(steps[name])
         started = time.monotonic()
         try:
             await steps[name]()

@@ -26,7 +26,7 @@ class BenchConfig:
     #: Clickstream records pre-loaded for the throughput runs (ShopStream, aiokafka, Quix).
     clicks: int = 40_000
     #: Records of the simulate mix pre-loaded for the mixed throughput run.
-    mix: int = 30_000
+    mix: int = 20_000
     #: Clickstream records for one vs two workers.
     scaling_clicks: int = 30_000
     #: Seconds of offered load per level in the latency run, and the levels (fraction of max).
@@ -36,6 +36,9 @@ class BenchConfig:
     latency_fallback_max: float = 300.0
     #: Keys in the customers table for recovery and memory.
     keys: tuple[int, ...] = (100_000, 1_000_000)
+    #: Tables bigger than this are restored ``many_keys_repeats`` times (minutes per restore).
+    many_keys: int = 200_000
+    many_keys_repeats: int = 1
     #: Partition counts compared in the memory run (at the smallest key count).
     memory_partitions: tuple[int, ...] = (4, 16)
     results_dir: Path = field(default_factory=lambda: ROOT / "bench" / "results")

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 import aiohttp
 import orjson
@@ -28,12 +29,14 @@ from app.topic_names import CLICKSTREAM, ORDER_STATUS, ORDERS
 from bench.harness import Harness
 from bench.report import Row
 from bench.stats import summarize
-from loadgen import SimulationOptions, TokenBucket, generate_events
+from loadgen import SimEvent, SimulationOptions, TokenBucket, generate_events
 
 __all__ = ["PERCENTILES", "histogram_percentiles", "run_latency"]
 
 PERCENTILES = (50.0, 95.0, 99.0)
 WARMUP_SECONDS = 2.0
+#: Seconds of load at 50 % before the first level (not recorded).
+WARMUP_LEVEL_SECONDS = 5.0
 MAX_PROBES_PER_SECOND = 20.0
 
 
@@ -83,12 +86,14 @@ async def _probe(session: aiohttp.ClientSession, url: str, sent_at: float, level
                 level.http_ms.append((time.perf_counter() - sent_at) * 1000)
 
 
-async def _offer(h: Harness, base_url: str, rate: float, seconds: float, seed: int) -> _Level:
+async def _offer(
+    h: Harness, base_url: str, events: Iterator[SimEvent], rate: float, seconds: float
+) -> _Level:
     consumer = AIOKafkaConsumer(bootstrap_servers=h.bootstrap, enable_auto_commit=False)
     await consumer.start()
-    partitions = consumer.partitions_for_topic(ORDER_STATUS) or set()
-    consumer.assign([TopicPartition(ORDER_STATUS, p) for p in partitions])
-    await consumer.seek_to_end()
+    status_partitions = [TopicPartition(ORDER_STATUS, p) for p in range(h.config.partitions)]
+    consumer.assign(status_partitions)
+    await consumer.seek_to_end(*status_partitions)
     producer = AIOKafkaProducer(bootstrap_servers=h.bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     level = _Level(started=time.perf_counter())
@@ -96,11 +101,10 @@ async def _offer(h: Harness, base_url: str, rate: float, seconds: float, seed: i
     probes: set[asyncio.Task[None]] = set()
     every = max(1, round(rate * 0.025 / MAX_PROBES_PER_SECOND))  # ~2.5 % of the mix are orders
     orders = 0
-    options = SimulationOptions(rate=rate, duration=seconds, seed=seed)
     bucket = TokenBucket(rate)
     try:
         async with aiohttp.ClientSession() as session:
-            for event in generate_events(options):
+            for event in islice(events, max(1, round(rate * seconds))):
                 await bucket.acquire()
                 sent_at = time.perf_counter()
                 if event.topic != CLICKSTREAM:
@@ -147,11 +151,15 @@ async def run_latency(h: Harness, max_rate: float | None) -> list[Row]:
         worker = h.worker(app_id)
         with h.running(worker):
             await asyncio.to_thread(worker.wait_ready, 180.0)
-            for i, load in enumerate(cfg.latency_loads):
+            # One simulation across the levels (event time = wall clock): shoppers
+            # browse before they buy, so a fresh one would start with clicks only.
+            events = generate_events(
+                SimulationOptions(rate=top, count=10**9, seed=cfg.seed + rep, concurrency=32)
+            )
+            await _offer(h, worker.base_url, events, 0.5 * top, WARMUP_LEVEL_SECONDS)
+            for load in cfg.latency_loads:
                 rate = max(1.0, load * top)
-                level = await _offer(
-                    h, worker.base_url, rate, cfg.latency_seconds, cfg.seed + rep * 10 + i
-                )
+                level = await _offer(h, worker.base_url, events, rate, cfg.latency_seconds)
                 case = f"{load:.0%} of max ({rate:.0f} events/s)"
                 for what, samples in (("order-status", level.status_ms), ("HTTP", level.http_ms)):
                     found = histogram_percentiles(samples)

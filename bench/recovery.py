@@ -26,13 +26,14 @@ import random
 import shutil
 from collections.abc import Iterator
 
+from bench.config import BenchConfig
 from bench.harness import Harness
 from bench.kafka import create_topics, preload
 from bench.report import Row
 from bench.stats import summarize
 from bench.workers import BenchWorker
 
-__all__ = ["customer_records", "run_memory", "run_recovery"]
+__all__ = ["customer_records", "run_state"]
 
 TABLE = "customers"
 OPTIONS = {"ShopStream options": "app", "Faust default options": "bench.faust_default_worker"}
@@ -90,75 +91,75 @@ class _Collector:
             self.values[(bench, case, metric, unit)].append(value)
 
     def rows(self) -> list[Row]:
-        return [Row(b, c, m, u, summarize(v)) for (b, c, m, u), v in self.values.items()]
+        rows = [Row(b, c, m, u, summarize(v)) for (b, c, m, u), v in self.values.items()]
+        return sorted(rows, key=lambda row: row.bench != "recovery")  # stable: recovery first
 
 
-async def _recovery_once(h: Harness, keys: int, out: _Collector) -> None:
-    app_id = h.new_app_id(f"recovery{keys}")
-    await _fill(h, app_id, keys, h.config.partitions)
-    worker = h.worker(app_id)
-    case = f"{keys:,} keys"
-    try:
-        ready, restore, _ = await _start(worker)
-        await asyncio.to_thread(_lookups, worker, keys)
-        out.add("recovery", f"{case}, datadir wiped", "time to ready", "s", ready)
-        out.add("recovery", f"{case}, datadir wiped", "restore time", "s", restore)
-        out.add(
-            "recovery",
-            f"{case}, datadir wiped",
-            "restore rate",
-            "records/s",
-            keys / restore if restore else None,
-        )
-        worker.stop()
-        ready, restore, _ = await _start(worker)
-        await asyncio.to_thread(_lookups, worker, keys)
-        out.add("recovery", f"{case}, RocksDB kept", "time to ready", "s", ready)
-        out.add("recovery", f"{case}, RocksDB kept", "restore time", "s", restore)
-        h.log(f"recovery {case}: done")
-    finally:
-        worker.stop()
-        h.cleanup(app_id)
+async def _restore(
+    h: Harness, worker: BenchWorker, keys: int, case: str, out: _Collector, *, recovery: bool
+) -> None:
+    """A start on an empty datadir: recovery figures (if asked) and the RSS."""
+    ready, restore, rss = await _start(worker)
+    await asyncio.to_thread(_lookups, worker, keys)
+    if recovery:
+        wiped = f"{keys:,} keys, datadir wiped"
+        out.add("recovery", wiped, "time to ready", "s", ready)
+        out.add("recovery", wiped, "restore time", "s", restore)
+        out.add("recovery", wiped, "restore rate", "records/s", keys / restore if restore else None)
+    out.add("memory", case, "RSS at ready", "MiB", rss / MIB)
+    out.add("memory", case, f"RSS after {LOOKUPS} lookups", "MiB", worker.rss_bytes() / MIB)
+    out.add("memory", case, "restore time", "s", restore)
+    h.log(f"{case}: ready in {ready:.1f}s, restore {restore}s, RSS {rss / MIB:.0f} MiB")
 
 
-async def _memory_once(h: Harness, keys: int, partitions: int, out: _Collector) -> None:
-    app_id = h.new_app_id(f"memory{keys}p{partitions}")
+async def _restart_kept(h: Harness, worker: BenchWorker, keys: int, out: _Collector) -> None:
+    worker.stop()
+    ready, restore, _ = await _start(worker)
+    await asyncio.to_thread(_lookups, worker, keys)
+    out.add("recovery", f"{keys:,} keys, RocksDB kept", "time to ready", "s", ready)
+    out.add("recovery", f"{keys:,} keys, RocksDB kept", "restore time", "s", restore)
+    h.log(f"{keys:,} keys, RocksDB kept: ready in {ready:.1f}s")
+
+
+async def _state_once(
+    h: Harness, keys: int, partitions: int, out: _Collector, *, recovery: bool, memory: bool
+) -> None:
+    """One changelog of ``keys`` customers, restored by each option set in turn."""
+    app_id = h.new_app_id(f"state{keys}p{partitions}")
     await _fill(h, app_id, keys, partitions)
-    for label, module in OPTIONS.items():
-        worker = h.worker(
-            app_id, module=module, partitions=partitions, name=module.replace(".", "-")
-        )
+    chosen = OPTIONS if memory else {k: v for k, v in OPTIONS.items() if v == "app"}
+    for label, module in chosen.items():
+        name = module.replace(".", "-")
+        worker = h.worker(app_id, module=module, partitions=partitions, name=name)
+        case = f"{keys:,} keys, {partitions} partitions, {label}"
+        tracked = recovery and module == "app" and partitions == h.config.partitions
         try:
-            _, restore, rss = await _start(worker)
-            await asyncio.to_thread(_lookups, worker, keys)
-            case = f"{keys:,} keys, {partitions} partitions, {label}"
-            out.add("memory", case, "RSS at ready", "MiB", rss / MIB)
-            out.add("memory", case, f"RSS after {LOOKUPS} lookups", "MiB", worker.rss_bytes() / MIB)
-            out.add("memory", case, "restore time", "s", restore)
-            h.log(f"memory {case}: {rss / MIB:.0f} MiB")
+            await _restore(h, worker, keys, case, out, recovery=tracked)
+            if tracked:
+                await _restart_kept(h, worker, keys, out)
         finally:
             worker.stop()
             _wipe(worker)
     h.cleanup(app_id)
 
 
-async def run_recovery(h: Harness) -> list[Row]:
-    out = _Collector()
-    for rep in range(h.config.repeats):
-        for keys in h.config.keys:
-            h.log(f"recovery repeat {rep + 1}/{h.config.repeats}, {keys:,} keys")
-            await _recovery_once(h, keys, out)
-    return out.rows()
+def _plan(cfg: BenchConfig, *, memory: bool) -> list[tuple[int, int, int]]:
+    """(keys, partitions, repeats): big tables are restored fewer times (minutes each)."""
+    plan = [
+        (k, cfg.partitions, cfg.repeats if k <= cfg.many_keys else cfg.many_keys_repeats)
+        for k in cfg.keys
+    ]
+    if memory:
+        small = min(cfg.keys)
+        plan += [(small, p, cfg.repeats) for p in cfg.memory_partitions if p != cfg.partitions]
+    return plan
 
 
-async def run_memory(h: Harness) -> list[Row]:
-    """Both option sets at every key count (default partitions), then across partition counts."""
+async def run_state(h: Harness, *, recovery: bool, memory: bool) -> list[Row]:
+    """Recovery (issue 5 item 5) and memory share their restores: one pass does both."""
     out = _Collector()
-    cfg = h.config
-    plan = [(keys, cfg.partitions) for keys in cfg.keys]
-    plan += [(min(cfg.keys), p) for p in cfg.memory_partitions if p != cfg.partitions]
-    for rep in range(cfg.repeats):
-        for keys, partitions in plan:
-            h.log(f"memory repeat {rep + 1}/{cfg.repeats}: {keys:,} keys, {partitions} partitions")
-            await _memory_once(h, keys, partitions, out)
+    for keys, partitions, repeats in _plan(h.config, memory=memory):
+        for rep in range(repeats):
+            h.log(f"state repeat {rep + 1}/{repeats}: {keys:,} keys, {partitions} partitions")
+            await _state_once(h, keys, partitions, out, recovery=recovery, memory=memory)
     return out.rows()

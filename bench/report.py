@@ -116,7 +116,11 @@ def write_plots(run: BenchRun, folder: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     written = []
-    for bench, metrics in _plot_groups(run.rows).items():
+    groups = _plot_groups(run.rows)
+    if "latency" in groups:
+        written.append(_latency_plot(run.rows, folder, plt))
+        del groups["latency"]
+    for bench, metrics in groups.items():
         fig, axes = plt.subplots(
             len(metrics),
             1,
@@ -154,6 +158,47 @@ def write_plots(run: BenchRun, folder: Path) -> list[Path]:
         plt.close(fig)
         written.append(path)
     return written
+
+
+def matplotlib_ticker() -> Any:
+    import matplotlib.ticker
+
+    return matplotlib.ticker
+
+
+def _latency_plot(rows: Sequence[Row], folder: Path, plt: Any) -> Path:
+    """Percentile (ms) against offered load: one line per path and percentile."""
+    series: dict[str, list[tuple[str, Summary]]] = {}
+    for row in rows:
+        if row.bench == "latency" and row.summary is not None:
+            series.setdefault(row.metric, []).append((row.case, row.summary))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for metric, points in series.items():
+        labels = [case.split(" (")[0] for case, _ in points]
+        medians = [s.median for _, s in points]
+        errors = [[s.median - s.min for _, s in points], [s.max - s.median for _, s in points]]
+        style = "-" if "order-status" in metric else "--"
+        ax.errorbar(
+            labels,
+            medians,
+            yerr=errors,
+            linestyle=style,
+            marker="o",
+            capsize=3,
+            label=metric.replace("produce -> ", ""),
+        )
+    ax.set_xlabel("offered load (share of the measured maximum of the simulate mix)")
+    ax.set_ylabel("latency from the produce call (ms)")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib_ticker().ScalarFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("end-to-end latency — median over repeats, whiskers min-max")
+    fig.tight_layout()
+    path = folder / "latency.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def write_results(run: BenchRun, folder: Path, *, plots: bool = True) -> list[Path]:
