@@ -20,6 +20,7 @@ __all__ = [
     "GroupProgress",
     "create_topics",
     "preload",
+    "rate_from_marks",
     "reset_topics",
 ]
 
@@ -108,7 +109,7 @@ class Drained:
         return self.events / self.seconds if self.seconds > 0 and self.events > 0 else None
 
 
-def _rate_from_marks(marks: Sequence[tuple[float, int]], total: int) -> Drained:
+def rate_from_marks(marks: Sequence[tuple[float, int]], total: int) -> Drained:
     """Sustained rate between commit marks (see :meth:`GroupProgress.wait_drained`)."""
     mid = [mark for mark in marks if mark[1] < total]
     if len(mid) >= 2:
@@ -195,7 +196,7 @@ class GroupProgress:
             if lag == 0 and counted >= total:
                 zero_polls += 1
                 if zero_polls >= stable_polls:
-                    return _rate_from_marks(marks, total)
+                    return rate_from_marks(marks, total)
             else:
                 zero_polls = 0
             await asyncio.sleep(interval)

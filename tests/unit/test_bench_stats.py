@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.config import BenchConfig
+from bench.kafka import rate_from_marks
 from bench.report import BenchRun, Row, markdown_table, write_results
 from bench.stats import format_number, format_summary, percentile, ratio, summarize
 from bench.workers import parse_recovery_log
@@ -87,3 +88,13 @@ def test_quick_mode_from_the_environment() -> None:
     assert BenchConfig.from_env({"BENCH_REPEATS": "5"}).repeats == 5
     full = BenchConfig.from_env({})
     assert not full.quick and full.repeats == 3 and full.keys == (100_000, 1_000_000)
+
+
+def test_sustained_rate_is_taken_between_commit_marks_before_the_end() -> None:
+    # commits at t=10 (1,000 done), 12 (3,000), 14 (5,000); the final commit (6,000) at t=15
+    marks = [(10.0, 1000), (12.0, 3000), (14.0, 5000), (15.0, 6000)]
+    drained = rate_from_marks(marks, total=6000)
+    assert (drained.events, drained.seconds, drained.rate) == (4000, 4.0, 1000.0)
+    # one mid-run mark only: first mark -> final commit
+    assert rate_from_marks([(10.0, 1000), (13.0, 6000)], total=6000).rate == 5000 / 3
+    assert rate_from_marks([(10.0, 6000)], total=6000).rate is None
