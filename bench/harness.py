@@ -90,7 +90,9 @@ class Harness:
         if result.returncode != 0:
             raise RuntimeError(f"{module} failed ({result.returncode}):\n{result.stderr[-3000:]}")
         lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-        return dict(json.loads(lines[-1]))
+        found = dict(json.loads(lines[-1]))
+        self.log(f"{module}: {found}")
+        return found
 
     def cleanup(self, app_id: str) -> None:
         """Drop a run's RocksDB data (logs stay for a post-mortem)."""
