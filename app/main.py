@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import faust
 
+from app import faust_fixes
 from app.settings import load_settings
 
 __all__ = ["DISCOVERED_MODULES", "app", "settings"]
 
 settings = load_settings()
+faust_fixes.install()  # before any producer exists: commits wait for table updates
 
 #: Modules that register agents, tables, web views and commands on the App.
 DISCOVERED_MODULES = ["agents", "tables", "app.web", "app.commands"]
