@@ -1,6 +1,6 @@
 """Project commands beside Faust's own (``shopstream worker``, ``shopstream send``, ...).
 
-``kafka`` and ``simulate`` are plain click commands added to Faust's command
+``kafka``, ``simulate``, ``dlq`` and ``replay`` are plain click commands added to Faust's command
 group: they run without starting the App's consumer or web server, so they are
 quick and can run next to workers.
 """
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from faust.cli.faust import cli
@@ -21,8 +22,9 @@ from domain.timefmt import InvalidTimestamp, parse_time
 
 if TYPE_CHECKING:
     from app.dlq import StoredLetter
+    from app.replay_plan import Progress as ReplayProgress
 
-__all__ = ["kafka", "simulate"]
+__all__ = ["dlq", "kafka", "replay", "simulate"]
 
 
 @click.command(help="Run a local Apache Kafka (KRaft) in the foreground until Ctrl-C.")
@@ -229,3 +231,116 @@ def dlq_requeue(
 
 
 cli.add_command(dlq)
+
+
+def _parse_since(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, field="--from")
+    except InvalidTimestamp as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _changelog_topics() -> list[str]:
+    """Changelog topic of every table the App declares (autodiscovered before commands run)."""
+    from app.main import app
+
+    return sorted(table.changelog_topic.get_topic_name() for table in app.tables.values())
+
+
+class _ProgressView:
+    """A rich progress bar on a terminal, a plain line every few seconds otherwise."""
+
+    def __init__(self, total: int, *, tty: bool) -> None:
+        self._bar: Any = None
+        self._last_line = ""
+        self._last_at = 0.0
+        if tty:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("rebuilding"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} input records"),
+                TextColumn("internal lag {task.fields[lag]}"),
+                TimeElapsedColumn(),
+            )
+            self._task = self._bar.add_task("replay", total=max(total, 1), lag=0)
+            self._bar.start()
+
+    def update(self, progress: ReplayProgress) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=progress.done, lag=progress.internal_lag)
+            return
+        line = progress.line()
+        if line != self._last_line and (progress.caught_up or time.monotonic() - self._last_at > 2):
+            click.echo(line)
+            self._last_line, self._last_at = line, time.monotonic()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@click.command(help="Rebuild all derived state from the input topics (stop every worker first).")
+@click.option(
+    "--from",
+    "since",
+    callback=_parse_since,
+    default=None,
+    help="replay input records produced at or after this ISO-8601 time (default: all)",
+)
+@click.option("--dry-run", is_flag=True, help="print what would be done, change nothing")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="after the reset, show progress until the (restarted) workers have caught up",
+)
+@click.option(
+    "--follow-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="stop following after this many seconds with a non-zero exit (default: never)",
+)
+def replay(
+    since: datetime | None, dry_run: bool, yes: bool, follow: bool, follow_timeout: float | None
+) -> None:
+    from app.replay import execute_replay, follow_rebuild, prepare_replay
+    from app.replay_plan import ReplayError, refusal
+
+    settings = load_settings()
+    bootstrap = settings.broker_bootstrap
+    try:
+        plan, members = asyncio.run(prepare_replay(settings, bootstrap, since, _changelog_topics()))
+        refused = refusal(plan.group, members)
+        if refused:
+            raise ReplayError(refused)
+        for line in plan.describe():
+            click.echo(line)
+        if dry_run:
+            click.echo("dry run: nothing changed")
+            return
+        if not yes:
+            if not sys.stdin.isatty():
+                raise ReplayError("not replaying without confirmation: no terminal; pass --yes")
+            click.confirm("clear the derived state and replay?", abort=True)
+        asyncio.run(execute_replay(plan, settings, bootstrap, click.echo))
+        click.echo("state cleared: start the workers now (shopstream worker) to rebuild it")
+        if not follow:
+            return
+        view = _ProgressView(plan.records_to_replay, tty=sys.stdout.isatty())
+        try:
+            asyncio.run(follow_rebuild(plan, bootstrap, view.update, timeout=follow_timeout))
+        finally:
+            view.close()
+        click.echo("rebuild caught up with the input topics as they were at the reset")
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+cli.add_command(replay)

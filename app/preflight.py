@@ -4,7 +4,9 @@ FAUST_NOTES.md: a worker pointed at a port that accepts connections but never
 answers hangs silently. Before the worker starts we ask the broker for its
 metadata with a deadline, create the topics of DESIGN.md with the configured
 partition count, and refuse to run when the three order topics are not
-co-partitioned (one order's events must meet on one worker).
+co-partitioned (one order's events must meet on one worker). Last, before
+Faust opens a store, local table stores older than the latest
+``shopstream replay`` are wiped (:mod:`app.replay_generation`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from app import topic_names
+from app.replay_generation import prepare_datadir
 from app.settings import Settings
 
 __all__ = ["PreflightError", "check_broker", "ensure_topics", "run_preflight"]
@@ -114,3 +117,9 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
             f"SHOPSTREAM_PARTITIONS={settings.partitions} but topic orders has "
             f"{order_counts[topic_names.ORDERS]} partitions; set SHOPSTREAM_PARTITIONS to match"
         )
+    try:
+        await prepare_datadir(
+            bootstrap, settings.app_id, settings.datadir, settings.replication_factor
+        )
+    except KafkaError as exc:
+        raise PreflightError(f"cannot read the replay generation on {bootstrap}: {exc}") from None

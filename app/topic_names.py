@@ -51,6 +51,22 @@ def webhook_retry(app_id: str, level: int) -> str:
     return f"{app_id}-webhook-retry-{level}"
 
 
+def is_webhook_retry(app_id: str, name: str) -> bool:
+    """Whether ``name`` is a webhook retry topic of ``app_id`` (any level)."""
+    prefix = webhook_retry(app_id, 0)[:-1]
+    return name.startswith(prefix) and name[len(prefix) :].isdigit()
+
+
+def replay_generation(app_id: str) -> str:
+    """One-partition compacted log of ``shopstream replay`` runs (see :mod:`app.replay_generation`).
+
+    Not an agent's topic and never cleared: workers compare its latest record
+    with the marker in their data directory to drop table stores older than the
+    last replay.
+    """
+    return f"{app_id}-replay-generation"
+
+
 def internal_topics(app_id: str, *, webhook_retry_levels: int = 0) -> tuple[str, ...]:
     """Every internal topic an agent reads.
 

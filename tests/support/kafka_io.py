@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-__all__ = ["eventually", "produce", "read_topic"]
+__all__ = ["end_offsets", "eventually", "produce", "read_topic"]
 
 
 async def produce(bootstrap: str, records: Iterable[tuple[str, str | None, Any]]) -> None:
@@ -36,12 +36,25 @@ async def read_topic(
     until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 60.0,
     key_prefix: str | None = None,
+    start_offsets: Mapping[int, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Read a topic from the beginning until ``until(records)`` holds or time is up."""
+    """Read a topic until ``until(records)`` holds or time is up.
+
+    From the beginning, or from ``start_offsets`` (partition -> offset, every
+    partition of the topic; see :func:`end_offsets`) to skip what came before.
+    """
+    subscribed = () if start_offsets is not None else (topic,)
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        *subscribed,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
+    if start_offsets is not None:
+        consumer.assign([TopicPartition(topic, p) for p in start_offsets])
+        for partition, offset in start_offsets.items():
+            consumer.seek(TopicPartition(topic, partition), offset)
     records: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
     try:
@@ -56,6 +69,19 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The current end offset of each partition of ``topic`` (a snapshot to read on from)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # loads every topic's metadata
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def eventually(

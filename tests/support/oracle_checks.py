@@ -49,6 +49,14 @@ __all__ = [
 ]
 
 #: Low enough to flag a few orders of each log (by count and by amount).
+#: Offsets (topic -> partition -> offset) to read output topics from; None: the beginning.
+After = Mapping[str, Mapping[int, int]] | None
+
+
+def _from(after: After, topic: str) -> Mapping[int, int] | None:
+    return None if after is None else after[topic]
+
+
 LIMITS = FraudLimits(max_orders=2, max_amount=Decimal("800.00"))
 #: The worker settings the oracle assumes: :data:`LIMITS`, and a pending sweep
 #: that never fires (it compares event time with the wall clock, and the logs'
@@ -215,7 +223,7 @@ async def check_analytics(worker: WorkerProcess, probes: dict[str, Any]) -> None
 
 
 async def check_order_status_topic(
-    worker: WorkerProcess, bootstrap: str, expected: Expectation
+    worker: WorkerProcess, bootstrap: str, expected: Expectation, *, after: After = None
 ) -> int:
     """``order-status`` alone rebuilds each order: one change per version, as in the history.
 
@@ -242,6 +250,7 @@ async def check_order_status_topic(
         "order-status",
         until=lambda rs: sum(map(len, changes(rs).values())) >= wanted,
         timeout=30,
+        start_offsets=_from(after, "order-status"),
     )
     rebuilt = changes(records)
     repeats = 0
@@ -259,20 +268,29 @@ async def check_order_status_topic(
     return repeats
 
 
-async def check_alerts(bootstrap: str, expected: Expectation) -> None:
+async def check_alerts(bootstrap: str, expected: Expectation, *, after: After = None) -> None:
     wanted = {(o, kind) for o, order in expected.orders.items() for kind in order.alerts}
 
     def raised(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
         return {(r["key"], r["value"]["kind"]) for r in records if r["key"] in expected.orders}
 
     records = await read_topic(
-        bootstrap, "alerts", until=lambda rs: raised(rs) >= wanted, timeout=30
+        bootstrap,
+        "alerts",
+        until=lambda rs: raised(rs) >= wanted,
+        timeout=30,
+        start_offsets=_from(after, "alerts"),
     )
     assert raised(records) == wanted
 
 
 async def check_dead_letters(
-    bootstrap: str, expected: Expectation, keys: set[str], *, clicks_consumed: bool
+    bootstrap: str,
+    expected: Expectation,
+    keys: set[str],
+    *,
+    clicks_consumed: bool,
+    after: After = None,
 ) -> None:
     wanted = Counter(
         (d.source_topic, d.key, d.value, d.stage)
@@ -299,6 +317,7 @@ async def check_dead_letters(
         "dead-letters",
         until=lambda rs: letters(rs).total() >= wanted.total(),
         timeout=30,
+        start_offsets=_from(after, "dead-letters"),
     )
     got = letters(records)
     assert got == wanted, (
@@ -347,12 +366,15 @@ async def check_all(
     *,
     keys: set[str],
     whole_broker: bool = True,
+    after: After = None,
 ) -> dict[str, int]:
     """Every comparison with the oracle, through ``worker``; raises with the worker's log tail.
 
     ``keys`` are the produced record keys (to pick this run's dead letters);
     ``whole_broker`` says every order on the broker is this run's, so the
-    global status counts can be compared too. Returns repeated output records.
+    global status counts can be compared too; ``after`` reads the output topics
+    from these offsets on (e.g. only what a replay re-emitted). Returns
+    repeated output records.
     """
     served = served_paths(worker)
     analytics = all(served[path] for path in ANALYTICS_PATHS)
@@ -364,9 +386,9 @@ async def check_all(
         await check_customers(worker, expected)
         if analytics:
             await check_analytics(worker, dict(probes))
-        repeats = await check_order_status_topic(worker, bootstrap, expected)
-        await check_alerts(bootstrap, expected)
-        await check_dead_letters(bootstrap, expected, keys, clicks_consumed=analytics)
+        repeats = await check_order_status_topic(worker, bootstrap, expected, after=after)
+        await check_alerts(bootstrap, expected, after=after)
+        await check_dead_letters(bootstrap, expected, keys, clicks_consumed=analytics, after=after)
         if served[COUNTS_PATH] and whole_broker:
             await check_status_counts(worker, expected)
     except AssertionError as failure:

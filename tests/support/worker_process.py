@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["WorkerProcess", "free_port", "http_get", "shopstream"]
+__all__ = ["WorkerProcess", "free_port", "http_get", "shopstream", "shopstream_run"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,17 +46,25 @@ def http_get(url: str, *, timeout: float = 10.0) -> tuple[int, Any]:
         return status, body.decode("utf-8", "replace")
 
 
-def shopstream(*args: str, env: Mapping[str, str], timeout: float = 60.0) -> str:
-    """Run ``shopstream ARGS`` as a user would; returns stdout, raises on failure."""
-    result = subprocess.run(
+def shopstream_run(
+    *args: str, env: Mapping[str, str], timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``shopstream ARGS`` as a user would (no terminal); returns the finished process."""
+    return subprocess.run(
         [sys.executable, "-m", "app", *args],
         cwd=ROOT,
         env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def shopstream(*args: str, env: Mapping[str, str], timeout: float = 60.0) -> str:
+    """Run ``shopstream ARGS`` as a user would; returns stdout, raises on failure."""
+    result = shopstream_run(*args, env=env, timeout=timeout)
     if result.returncode != 0:
         raise RuntimeError(
             f"shopstream {' '.join(args)} failed ({result.returncode}):\n{result.stderr}"
