@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     with LocalKafkaCluster(1, partitions=config.partitions, heap="1g") as cluster:
         h = Harness(config, cluster.bootstrap_servers, cluster.url)
         h.log(f"broker at {cluster.bootstrap_servers}; config {config.to_dict()}")
-        asyncio.run(_run_all(h, run))
+        try:
+            asyncio.run(_run_all(h, run))
+        finally:
+            run.notes[:0] = h.notes
     run.machine["load_average_after"] = list(os.getloadavg())
     written = write_results(run, config.results_dir)
     print(markdown_table(run))

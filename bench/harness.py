@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,32 @@ class Harness:
     config: BenchConfig
     bootstrap: str
     url: str
+    notes: list[str] = field(default_factory=list)
 
     def log(self, message: str) -> None:
         print(f"[bench] {message}", flush=True)
+
+    def note(self, message: str) -> None:
+        """Something the reader of the results must know (also printed now)."""
+        self.log(f"NOTE: {message}")
+        self.notes.append(message)
+
+    def report_crashes(self, what: str, workers: Sequence[BenchWorker]) -> bool:
+        """Note agent crashes in the workers' logs; True when there were any."""
+        crashes = [line for worker in workers for line in worker.crashes()]
+        if crashes:
+            self.note(
+                f"{what}: {len(crashes)} agent crash(es) in the worker log, first: {crashes[0]}"
+            )
+        return bool(crashes)
+
+    def void_if_crashed(
+        self, what: str, workers: Sequence[BenchWorker], value: float | None
+    ) -> float | None:
+        """A figure measured while an agent crashed and restarted is not a figure: drop it."""
+        if not self.report_crashes(f"{what} (value {value} dropped)", workers):
+            return value
+        return None
 
     def new_app_id(self, name: str) -> str:
         return f"bench-{name}-{uuid.uuid4().hex[:6]}"

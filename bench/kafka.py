@@ -109,16 +109,24 @@ class Drained:
         return self.events / self.seconds if self.seconds > 0 and self.events > 0 else None
 
 
-def rate_from_marks(marks: Sequence[tuple[float, int]], total: int) -> Drained:
-    """Sustained rate between commit marks (see :meth:`GroupProgress.wait_drained`)."""
+def rate_from_marks(
+    marks: Sequence[tuple[float, int]], total: int, *, per_record: float = 1.0
+) -> Drained:
+    """Sustained rate between commit marks (see :meth:`GroupProgress.wait_drained`).
+
+    ``marks`` count every committed record (input and internal topics) against
+    ``total`` of them; ``per_record`` converts to input events (input / all).
+    """
     mid = [mark for mark in marks if mark[1] < total]
     if len(mid) >= 2:
         (t0, c0), (t1, c1) = mid[0], mid[-1]
-        return Drained(events=c1 - c0, seconds=t1 - t0, total=total)
-    if len(marks) >= 2:
-        (t0, c0), (t1, _) = marks[0], marks[-1]
-        return Drained(events=total - c0, seconds=t1 - t0, total=total)
-    return Drained(events=0, seconds=0.0, total=total)
+    elif len(marks) >= 2:
+        (t0, c0), (t1, c1) = marks[0], marks[-1]
+    else:
+        return Drained(events=0, seconds=0.0, total=round(total * per_record))
+    return Drained(
+        events=round((c1 - c0) * per_record), seconds=t1 - t0, total=round(total * per_record)
+    )
 
 
 class GroupProgress:
@@ -153,16 +161,17 @@ class GroupProgress:
         if self._admin is not None:
             await self._admin.close()
 
-    async def sample(self) -> tuple[int, int]:
-        """(committed records on the counted topics, total lag on all watched topics)."""
+    async def sample(self) -> tuple[int, int, int]:
+        """(committed on the counted topics, committed on all watched topics, total lag)."""
         assert self._admin is not None and self._consumer is not None
         offsets = await self._admin.list_consumer_group_offsets(self.group)
         watched = self.counted + self.others
         ends = await self._consumer.end_offsets(watched)
         committed = {tp: max(0, meta.offset) for tp, meta in offsets.items()}
         counted = sum(committed.get(tp, 0) for tp in self.counted)
+        everything = sum(committed.get(tp, 0) for tp in watched)
         lag = sum(max(0, ends[tp] - committed.get(tp, 0)) for tp in watched)
-        return counted, lag
+        return counted, everything, lag
 
     async def total(self) -> int:
         assert self._consumer is not None
@@ -175,28 +184,31 @@ class GroupProgress:
         """Wait for lag 0 and time the sustained rate between commits seen mid-run.
 
         A worker commits every few seconds (Faust: 2.8 s), so each change of the
-        committed offsets marks "processed up to here, now". The rate is taken
-        between the first and the last such mark before the backlog is done:
-        start-up, recovery and the wait for the final commit are excluded. With
-        fewer than two marks it falls back to first mark -> lag 0 (which counts
-        up to one commit interval too many). Lag must hold at 0 for
-        ``stable_polls`` polls, so internal topics fed late are included.
+        committed offsets marks "processed up to here, now". Marks count the
+        records of every watched topic (internal topics too: their records are
+        part of the job); the rate is taken between the first and the last mark
+        before everything is done, then expressed in input events (times input
+        records / all records). Start-up, recovery and the wait for the final
+        commit are excluded. With fewer than two such marks it falls back to
+        first mark -> final commit. Lag must hold at 0 for ``stable_polls`` polls.
         """
         total = await self.total()
         deadline = time.monotonic() + timeout
-        previous, _ = await self.sample()
+        _, previous, _ = await self.sample()
         marks: list[tuple[float, int]] = []
         zero_polls = 0
+        counted = lag = 0
         while time.monotonic() < deadline:
-            counted, lag = await self.sample()
+            counted, everything, lag = await self.sample()
             now = time.monotonic()
-            if counted != previous:
-                previous = counted
-                marks.append((now, counted))
+            if everything != previous:
+                previous = everything
+                marks.append((now, everything))
             if lag == 0 and counted >= total:
                 zero_polls += 1
                 if zero_polls >= stable_polls:
-                    return rate_from_marks(marks, total)
+                    per_record = total / everything if everything else 1.0
+                    return rate_from_marks(marks, everything, per_record=per_record)
             else:
                 zero_polls = 0
             await asyncio.sleep(interval)

@@ -168,6 +168,7 @@ async def run_latency(h: Harness, max_rate: float | None) -> list[Row]:
                         collected.setdefault(key, [])
                         if found is not None:
                             collected[key].append(found[pct])
+        h.report_crashes(f"latency repeat {rep + 1} ({app_id})", [worker])
         h.cleanup(app_id)
     return [
         Row("latency", case, metric, "ms", summarize(v)) for (case, metric), v in collected.items()

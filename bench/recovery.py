@@ -140,6 +140,7 @@ async def _state_once(
         finally:
             worker.stop()
             _wipe(worker)
+            h.report_crashes(case, [worker])
     h.cleanup(app_id)
 
 

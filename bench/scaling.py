@@ -42,7 +42,7 @@ async def _one(h: Harness, workers: int, rep: int) -> float | None:
             drained = await progress.wait_drained(timeout=1800)
     h.cleanup(app_id)
     h.log(f"scaling {workers} worker(s): {drained.events} in {drained.seconds:.1f}s")
-    return drained.rate
+    return h.void_if_crashed(f"scaling {workers} ({app_id})", procs, drained.rate)
 
 
 async def run_scaling(h: Harness) -> tuple[list[Row], float | None]:

@@ -40,7 +40,7 @@ async def drain_with_workers(
             drained = await progress.wait_drained(timeout=timeout)
     h.cleanup(app_id)
     h.log(f"{name}: {drained.events} events in {drained.seconds:.1f}s -> {drained.rate}")
-    return drained.rate
+    return h.void_if_crashed(f"{name} ({app_id})", procs, drained.rate)
 
 
 async def _clickstream_repeat(

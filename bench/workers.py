@@ -90,6 +90,12 @@ class BenchWorker(WorkerProcess):
     def recovery(self) -> RecoveryLog:
         return parse_recovery_log(self.log_since_start())
 
+    def crashes(self) -> list[str]:
+        """Agent crashes Faust logged since the start (a measurement with one is void)."""
+        return [
+            line[:300] for line in self.log_since_start().splitlines() if "Crashed reason=" in line
+        ]
+
     def rss_bytes(self) -> int:
         """Resident memory of the worker and any children it spawned."""
         import psutil

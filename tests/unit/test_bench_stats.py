@@ -98,3 +98,6 @@ def test_sustained_rate_is_taken_between_commit_marks_before_the_end() -> None:
     # one mid-run mark only: first mark -> final commit
     assert rate_from_marks([(10.0, 1000), (13.0, 6000)], total=6000).rate == 5000 / 3
     assert rate_from_marks([(10.0, 6000)], total=6000).rate is None
+    # marks count internal records too; the rate is reported in input events
+    halved = rate_from_marks(marks, total=6000, per_record=0.5)
+    assert (halved.events, halved.total, halved.rate) == (2000, 3000, 500.0)
