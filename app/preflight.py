@@ -2,9 +2,10 @@
 
 FAUST_NOTES.md: a worker pointed at a port that accepts connections but never
 answers hangs silently. Before the worker starts we ask the broker for its
-metadata with a deadline, create the topics of DESIGN.md with the configured
-partition count, and refuse to run when the three order topics are not
-co-partitioned (one order's events must meet on one worker). Last, before
+metadata with a deadline, create the topics of DESIGN.md, the internal topics
+and the table changelogs with the configured partition count, and refuse to
+run when the three order topics are not co-partitioned (one order's events
+must meet on one worker). Last, before
 Faust opens a store, local table stores older than the latest
 ``shopstream replay`` are wiped (:mod:`app.replay_generation`).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -54,12 +55,22 @@ async def check_broker(bootstrap: str, *, timeout: float) -> AIOKafkaAdminClient
 
 
 async def ensure_topics(
-    admin: AIOKafkaAdminClient, names: Iterable[str], *, partitions: int, replication: int
+    admin: AIOKafkaAdminClient,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    replication: int,
+    configs: Mapping[str, str] | None = None,
 ) -> dict[str, int]:
-    """Create missing topics; return the partition count of each."""
+    """Create missing topics (with topic ``configs``); return the partition count of each."""
     existing = set(await admin.list_topics())
     missing = [
-        NewTopic(name, num_partitions=partitions, replication_factor=replication)
+        NewTopic(
+            name,
+            num_partitions=partitions,
+            replication_factor=replication,
+            topic_configs=dict(configs or {}),
+        )
         for name in names
         if name not in existing
     ]
@@ -96,6 +107,13 @@ async def run_preflight(settings: Settings, bootstrap: str) -> None:
             ),
             partitions=settings.partitions,
             replication=settings.replication_factor,
+        )
+        await ensure_topics(
+            admin,
+            topic_names.changelog_topics(settings.app_id),
+            partitions=settings.partitions,
+            replication=settings.replication_factor,
+            configs={"cleanup.policy": "compact"},
         )
     except KafkaError as exc:
         raise PreflightError(

@@ -51,6 +51,20 @@ def webhook_retry(app_id: str, level: int) -> str:
     return f"{app_id}-webhook-retry-{level}"
 
 
+#: The App's tables (``tables/``); each keeps its state in a changelog topic.
+TABLES = ("orders", "customers", "fraud-velocity", "analytics")
+
+
+def changelog_topics(app_id: str) -> tuple[str, ...]:
+    """Changelog topic of every table, named as Faust names them.
+
+    Created (compacted) by the preflight: a changelog that Faust has to create
+    itself while the worker starts can show "0 partitions" to the table's
+    first write, whose agent then crashes with ``PartitionsMismatch``.
+    """
+    return tuple(f"{app_id}-{table}-changelog" for table in TABLES)
+
+
 def is_webhook_retry(app_id: str, name: str) -> bool:
     """Whether ``name`` is a webhook retry topic of ``app_id`` (any level)."""
     prefix = webhook_retry(app_id, 0)[:-1]

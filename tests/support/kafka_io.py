@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 __all__ = ["end_offsets", "eventually", "produce", "read_topic"]
 
@@ -73,11 +74,17 @@ async def read_topic(
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     """The current end offset of each partition of ``topic`` (a snapshot to read on from)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    tps = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+    assert tps, f"topic {topic} has no partitions"
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # loads every topic's metadata
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         ends = await consumer.end_offsets(tps)
     finally:
         await consumer.stop()

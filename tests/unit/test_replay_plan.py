@@ -153,3 +153,12 @@ def test_sync_wipes_stale_table_stores_and_writes_the_marker(tmp_path: Path) -> 
     store.mkdir(parents=True)
     assert not sync_datadir(tmp_path, 2).wipe
     assert store.exists()
+
+
+def test_the_preflight_knows_every_changelog_of_the_app() -> None:
+    from app import topic_names
+    from app.main import app
+
+    app.discover()
+    names = {table.changelog_topic.get_topic_name() for table in app.tables.values()}
+    assert names == set(topic_names.changelog_topics(app.conf.id))
