@@ -1,8 +1,8 @@
 """Project commands beside Faust's own (``shopstream worker``, ``shopstream send``, ...).
 
-``kafka``, ``simulate``, ``dlq`` and ``replay`` are plain click commands added to Faust's command
-group: they run without starting the App's consumer or web server, so they are
-quick and can run next to workers.
+``kafka``, ``simulate``, ``dlq`` and ``replay`` are plain click commands added
+to Faust's command group: they run without starting the App's consumer or web
+server, so they are quick (``replay`` refuses to run next to workers).
 """
 
 from __future__ import annotations
