@@ -74,10 +74,14 @@ async def read_dead_letters(
     try:
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        # Explicit seeks: aiokafka's lazy seek_to_beginning() can lose to a later
+        # offset lookup and leave the position at the end (found by the replay test).
+        starts = await consumer.beginning_offsets(tps)
+        for tp in tps:
+            consumer.seek(tp, starts[tp])
         ends = await consumer.end_offsets(tps)
         letters: list[StoredLetter] = []
-        remaining = {tp for tp in tps if ends[tp] > 0}
+        remaining = {tp for tp in tps if ends[tp] > starts[tp]}
         while remaining:
             batch = await consumer.getmany(*remaining, timeout_ms=1000)
             for tp, messages in batch.items():
