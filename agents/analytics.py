@@ -7,7 +7,10 @@ record: decode, validate (bad input goes to ``dead-letters``, stage
 which would otherwise expire every window of its partition), then apply it
 to the partition's rows in the ``analytics`` table
 (:mod:`domain.analytics_apply`: minute buckets, sessions, expiry, all in
-event time and idempotent). A record later than the grace period is not
+event time and idempotent). Records come in batches (``take_events``): they
+are applied one by one to the rows held in memory
+(:mod:`domain.analytics_batch`), and each changed row is written once per
+batch, before the batch's offsets are committed. A record later than the grace period is not
 counted: it is counted in ``shopstream_late_events_total`` and dead-lettered
 with error type ``late`` (stage ``window``).
 
@@ -18,29 +21,43 @@ still being processed).
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from faust.types import EventT
 
 from app.analytics_metrics import record_analytics_outcome, record_late_event
 from app.analytics_topics import SESSION_PURCHASES, analytics_input_topic
 from app.codec import UndecodableValue, decode_json_object
-from app.dead_letters import letter_for, send_dead_letter
+from app.dead_letters import DeadLetter, letter_for, send_dead_letter
 from app.main import app, settings
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
+from domain.analytics_batch import BufferedRows
+from domain.analytics_rows import RowStore
 from domain.analytics_windows import Stream, WindowPolicy, ahead_of_clock
 from domain.click_events import InvalidClickEvent, click_event_from_wire
 from domain.session_purchase import InvalidPurchase, SessionPurchase
 from domain.timefmt import now_utc
-from tables.analytics import TableRows
+from tables.analytics import stored_rows, write_rows
 
-__all__ = ["POLICY", "FromTheFuture", "analytics", "handle_analytics_input"]
+__all__ = [
+    "BATCH_MAX",
+    "BATCH_WITHIN_SECONDS",
+    "POLICY",
+    "FromTheFuture",
+    "analytics",
+    "handle_analytics_batch",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Grace period and retention of every window (SHOPSTREAM_LATE_GRACE_SECONDS).
 POLICY = WindowPolicy(grace_ms=settings.late_grace_seconds * 1000)
+#: Most records per batch, and the longest a record waits for its batch to fill.
+BATCH_MAX: Final = 2000
+BATCH_WITHIN_SECONDS: Final = 0.02
 
 
 class FromTheFuture(ValueError):
@@ -53,8 +70,7 @@ def _believable(occurred_at: datetime) -> None:
         raise FromTheFuture(reason)
 
 
-def _apply(message: Any, value: dict[str, Any]) -> tuple[Stream, Result]:
-    rows = TableRows(message.partition)
+def _apply(rows: RowStore, message: Any, value: dict[str, Any]) -> tuple[Stream, Result]:
     if message.topic == SESSION_PURCHASES:
         purchase = SessionPurchase.from_wire(value)
         _believable(purchase.occurred_at)
@@ -66,35 +82,76 @@ def _apply(message: Any, value: dict[str, Any]) -> tuple[Stream, Result]:
     return Stream.CLICKS, apply_click(rows, message.partition, message.offset, click, POLICY)
 
 
-async def handle_analytics_input(event: EventT[bytes]) -> Result | None:
-    """Process one record; bad and late input is dead-lettered, never raised."""
-    message = event.message
-    try:
-        value = decode_json_object(message.value)
-    except UndecodableValue as exc:
-        record_analytics_outcome("invalid")
-        await send_dead_letter(letter_for(message, exc, stage="decode"))
-        return None
-    try:
-        stream, result = _apply(message, value)
-    except (InvalidClickEvent, InvalidPurchase, FromTheFuture) as exc:
-        record_analytics_outcome("invalid")
-        await send_dead_letter(letter_for(message, exc, stage="validate"))
-        return None
-    record_analytics_outcome(result.outcome.value)
-    if result.outcome is Outcome.LATE:
-        record_late_event(stream.name.lower())
-        reason = result.reason or "late"
-        await send_dead_letter(letter_for(message, reason, stage="window", error_type="late"))
-    if result.expired_rows:
-        logger.debug(
-            "analytics partition %d: expired %d rows", message.partition, result.expired_rows
-        )
-    return result
+class _Batch:
+    """The records of one batch, applied partition by partition to rows held in memory."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[BufferedRows, EventT[bytes]]] = {}
+        self.letters: list[DeadLetter] = []
+        self.outcomes: Counter[str] = Counter()
+        self.late: Counter[str] = Counter()
+
+    def rows_for(self, event: EventT[bytes]) -> BufferedRows:
+        partition = event.message.partition
+        held = self.rows.get(partition)
+        rows = BufferedRows(stored_rows(partition), partition) if held is None else held[0]
+        self.rows[partition] = (rows, event)
+        return rows
+
+    def take(self, event: EventT[bytes]) -> Result | None:
+        """Apply one record to the batch's rows; bad and late input becomes a dead letter."""
+        message = event.message
+        try:
+            value = decode_json_object(message.value)
+        except UndecodableValue as exc:
+            self._refuse(letter_for(message, exc, stage="decode"))
+            return None
+        try:
+            stream, result = _apply(self.rows_for(event), message, value)
+        except (InvalidClickEvent, InvalidPurchase, FromTheFuture) as exc:
+            self._refuse(letter_for(message, exc, stage="validate"))
+            return None
+        self.outcomes[result.outcome.value] += 1
+        if result.outcome is Outcome.LATE:
+            self.late[stream.name.lower()] += 1
+            reason = result.reason or "late"
+            self.letters.append(letter_for(message, reason, stage="window", error_type="late"))
+        if result.expired_rows:
+            logger.debug(
+                "analytics partition %d: expired %d rows", message.partition, result.expired_rows
+            )
+        return result
+
+    def _refuse(self, letter: DeadLetter) -> None:
+        self.outcomes["invalid"] += 1
+        self.letters.append(letter)
+
+    async def finish(self) -> None:
+        """Write each partition's changed rows once, then the dead letters and the counts."""
+        for rows, last_event in self.rows.values():
+            write_rows(last_event, rows.flush_order())
+        for letter in self.letters:
+            await send_dead_letter(letter)
+        for outcome, count in self.outcomes.items():
+            record_analytics_outcome(outcome, count)
+        for topic, count in self.late.items():
+            record_late_event(topic, count)
+
+
+async def handle_analytics_batch(events: Sequence[EventT[bytes]]) -> list[Result | None]:
+    """Process a batch of records, in order; bad and late input is dead-lettered, never raised.
+
+    Offsets are committed after this returns (``take_events`` acks then), so
+    the rows are written before the records count as processed.
+    """
+    batch = _Batch()
+    results = [batch.take(event) for event in events]
+    await batch.finish()
+    return results
 
 
 @app.agent(analytics_input_topic, name="analytics", concurrency=1)
 async def analytics(stream: Any) -> None:
-    """Clicks and purchases of one session meet here, in event time."""
-    async for event in stream.events():
-        await handle_analytics_input(event)
+    """Clicks and purchases of one session meet here, in event time, a batch at a time."""
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
+        await handle_analytics_batch(events)

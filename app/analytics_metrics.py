@@ -27,9 +27,9 @@ ANALYTICS_RECORDS: Final = Counter(
 )
 
 
-def record_late_event(topic: str) -> None:
-    LATE_EVENTS.labels(topic=topic).inc()
+def record_late_event(topic: str, count: int = 1) -> None:
+    LATE_EVENTS.labels(topic=topic).inc(count)
 
 
-def record_analytics_outcome(outcome: str) -> None:
-    ANALYTICS_RECORDS.labels(outcome=outcome).inc()
+def record_analytics_outcome(outcome: str, count: int = 1) -> None:
+    ANALYTICS_RECORDS.labels(outcome=outcome).inc(count)

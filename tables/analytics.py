@@ -8,28 +8,32 @@ can be range-scanned directly.
 Range scans are why this module reaches into the store: Faust offers
 ``items()`` over all active partitions but no ordered scan of one partition.
 Reads are confined to :class:`PartitionReader` and :func:`partition_db`; the
-writes of the agent go through the Table (:class:`TableRows`) so the
-changelog sees every put and delete, on the partition of the record being
+writes of the agent go through the Table (:func:`write_rows`) so the
+changelog sees every put and delete, on the partition of the records being
 processed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from faust.types import TP
+from faust.streams import _current_event
+from faust.types import TP, EventT
 
 from app.codec import decode_json_object, encode_json
 from app.main import app, settings
+from domain.analytics_rows import RowReader
 from tables.options import rocksdb_options
 
 __all__ = [
     "PartitionReader",
-    "TableRows",
     "active_partitions",
     "analytics_table",
     "partition_reader",
+    "stored_rows",
+    "write_rows",
 ]
 
 analytics_table = app.Table(
@@ -50,32 +54,41 @@ def _scan_db(db: Any, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[s
         yield key, decode_json_object(value)
 
 
-class TableRows:
-    """The agent's view of one partition: reads and writes through the Table.
+def write_rows(event: EventT[Any], changes: Iterable[tuple[bytes, dict[str, Any] | None]]) -> None:
+    """Write a batch's rows of ``event``'s partition through the Table (None deletes).
 
-    Only valid inside the stream loop, while a record of ``partition`` is being
-    processed (Faust writes each change to that record's partition).
+    Faust sends each table change to the changelog partition of the event
+    being processed; in a batch that is not necessarily ``event``, so it is
+    made the current event while its partition's rows are written.
     """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        for key, value in changes:
+            if value is None:
+                del analytics_table[key]
+            else:
+                analytics_table[key] = encode_json(value)
+    finally:
+        _current_event.reset(token)
 
-    def __init__(self, partition: int) -> None:
-        self.partition = partition
+
+def stored_rows(partition: int) -> RowReader:
+    """The rows of a partition as stored (read straight from its database, without the Table)."""
+    db = partition_db(partition)
+    return _NO_ROWS if db is None else PartitionReader(db)
+
+
+class _NoRows:
+    """The rows of a partition whose database is not open yet: none."""
 
     def get(self, key: bytes) -> dict[str, Any] | None:
-        raw = analytics_table.get(key)
-        return None if raw is None else decode_json_object(raw)
-
-    def put(self, key: bytes, value: dict[str, Any]) -> None:
-        analytics_table[key] = encode_json(value)
-
-    def delete(self, key: bytes) -> None:
-        del analytics_table[key]
+        return None
 
     def scan(self, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
-        db = partition_db(self.partition)
-        if db is None:
-            return iter(())
-        # RocksDB iterators read a snapshot, so deleting scanned keys is safe.
-        return _scan_db(db, start, stop)
+        return iter(())
+
+
+_NO_ROWS = _NoRows()
 
 
 class PartitionReader:
