@@ -161,12 +161,17 @@ class GroupProgress:
         if self._admin is not None:
             await self._admin.close()
 
+    def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
+        if self._admin is None or self._consumer is None:
+            raise RuntimeError("GroupProgress is used outside its `async with` block")
+        return self._admin, self._consumer
+
     async def sample(self) -> tuple[int, int, int]:
         """(committed on the counted topics, committed on all watched topics, total lag)."""
-        assert self._admin is not None and self._consumer is not None
-        offsets = await self._admin.list_consumer_group_offsets(self.group)
+        admin, consumer = self._clients()
+        offsets = await admin.list_consumer_group_offsets(self.group)
         watched = self.counted + self.others
-        ends = await self._consumer.end_offsets(watched)
+        ends = await consumer.end_offsets(watched)
         committed = {tp: max(0, meta.offset) for tp, meta in offsets.items()}
         counted = sum(committed.get(tp, 0) for tp in self.counted)
         everything = sum(committed.get(tp, 0) for tp in watched)
@@ -174,8 +179,8 @@ class GroupProgress:
         return counted, everything, lag
 
     async def total(self) -> int:
-        assert self._consumer is not None
-        ends = await self._consumer.end_offsets(self.counted)
+        _, consumer = self._clients()
+        ends = await consumer.end_offsets(self.counted)
         return sum(ends.values())
 
     async def wait_drained(

@@ -79,7 +79,8 @@ class BenchWorker(WorkerProcess):
     def seconds_to_ready(self, timeout: float = 600.0) -> float:
         """Process start -> ``/ready`` 200 (includes interpreter start and preflight)."""
         self.wait_ready(timeout=timeout)
-        assert self.started_at is not None
+        if self.started_at is None:
+            raise RuntimeError(f"{self.name} was never started")
         return time.monotonic() - self.started_at
 
     def log_since_start(self) -> str:
@@ -100,7 +101,8 @@ class BenchWorker(WorkerProcess):
         """Resident memory of the worker and any children it spawned."""
         import psutil
 
-        assert self.process is not None
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
         root = psutil.Process(self.process.pid)
         total = int(root.memory_info().rss)
         for child in root.children(recursive=True):
