@@ -12,11 +12,13 @@ import faust
 
 from app import faust_fixes
 from app.settings import load_settings
+from tables.options import install_shared_memory
 
 __all__ = ["DISCOVERED_MODULES", "app", "settings"]
 
 settings = load_settings()
 faust_fixes.install()  # before any producer exists: commits wait for table updates
+install_shared_memory()  # before any table opens: one RocksDB cache and write budget per process
 
 #: Modules that register agents, tables, web views and commands on the App.
 DISCOVERED_MODULES = ["agents", "tables", "app.web", "app.commands"]
