@@ -40,6 +40,9 @@ app = faust.App(
     value_serializer="json",
     # Delivery: no acknowledged event may be lost (FAUST_NOTES: concurrency 1 per agent).
     producer_acks=-1,
+    # Throughput: wait up to 5 ms to fill produce requests. Every table write is
+    # a changelog message; one request per message cost a third of the CPU.
+    producer_linger=0.005,
     processing_guarantee="at_least_once",
     table_standby_replicas=settings.standby_replicas,
     consumer_auto_offset_reset="earliest",
