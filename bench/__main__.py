@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import logging
 import os
-import shutil
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -102,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     from localkafka import LocalKafkaCluster
 
-    shutil.rmtree(config.work_dir, ignore_errors=True)
-    config.work_dir.mkdir(parents=True)
+    config.work_dir.mkdir(parents=True, exist_ok=True)
     run = BenchRun(machine=machine_info(), config=config.to_dict())
     with LocalKafkaCluster(1, partitions=config.partitions, heap="1g") as cluster:
         h = Harness(config, cluster.bootstrap_servers, cluster.url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,14 @@ class BenchConfig:
     #: Partition counts compared in the memory run (at the smallest key count).
     memory_partitions: tuple[int, ...] = (4, 16)
     results_dir: Path = field(default_factory=lambda: ROOT / "bench" / "results")
-    work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "shopstream-bench")
+    #: This run's own folder (several runs may go on at once: never shared, never wiped).
+    work_dir: Path = field(
+        default_factory=lambda: (
+            Path(tempfile.gettempdir())
+            / "shopstream-bench"
+            / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        )
+    )
 
     @classmethod
     def quick_sizes(cls, **overrides: Any) -> BenchConfig:

@@ -161,6 +161,10 @@ async def run_state(h: Harness, *, recovery: bool, memory: bool) -> list[Row]:
     out = _Collector()
     for keys, partitions, repeats in _plan(h.config, memory=memory):
         for rep in range(repeats):
-            h.log(f"state repeat {rep + 1}/{repeats}: {keys:,} keys, {partitions} partitions")
-            await _state_once(h, keys, partitions, out, recovery=recovery, memory=memory)
+            what = f"state repeat {rep + 1}/{repeats}: {keys:,} keys, {partitions} partitions"
+            h.log(what)
+            try:
+                await _state_once(h, keys, partitions, out, recovery=recovery, memory=memory)
+            except Exception as exc:  # keep the other repeats' figures
+                h.note(f"{what} failed: {type(exc).__name__}: {str(exc)[:300]}")
     return out.rows()
