@@ -1,4 +1,4 @@
-"""Fixes for two faust-streaming 0.15.3 defects that lose updates after a crash or a takeover.
+"""Fixes for three faust-streaming 0.15.3 defects that lose updates after a crash or a takeover.
 
 Table writes go to the changelog through Faust's ``ProducerBuffer``
 (``send_soon``). Before committing input offsets, Faust flushes the producer,
@@ -40,18 +40,37 @@ before it resumed any partition of this generation, so what sits in the
 queues now was fetched for this generation and is kept. A record handed over
 before the seek may be processed twice (the seek goes back to the committed
 offset): at-least-once, which the agents absorb (event ids are de-duplicated).
-Seeking before resuming was tried and lost more: with every partition paused,
-a fetch for an empty partition set is "all partitions" to aiokafka, and Faust
-discards what it returns for paused ones with the position already past it.
+Seeking before resuming was tried and lost more, because of the third defect.
+
+A third defect drops records of partitions that are paused while a fetch
+waits. Faust hands aiokafka its live set of active partitions; when the
+recovery pauses the last of them mid-fetch (``Done reading from changelog
+topics``), aiokafka reads the now empty set as "every assigned partition",
+returns and consumes their records, and Faust discards those of partitions
+that are not active, with the consumer position already past them.
+Instrumented takeovers logged it each time (inputs and standby changelogs).
+The recovery's seeks repair it only where a partition is sought afterwards
+to a committed offset above 0: input partitions the killed worker never
+committed lost their first records (the three-worker standby test,
+payments and shipments of whole partitions), and a standby that was already
+sought skips the records.
+
+:func:`install` makes the fetch ask for a snapshot of the active partitions
+(nothing at all when it is empty) and puts back, by seeking to the first
+returned offset, the records of partitions Faust would discard because they
+were paused, or the flow stopped, during the wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
+from aiokafka.errors import IllegalStateError
 from faust.tables.recovery import Recovery
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
 __all__ = ["install"]
@@ -62,6 +81,7 @@ _OUTSTANDING = "_shopstream_outstanding"
 _original_put = ProducerBuffer.put
 _original_flush = ProducerBuffer.flush
 _original_on_recovery_completed = Recovery.on_recovery_completed
+_original_fetch_records = AIOKafkaConsumerThread._fetch_records
 
 
 def _outstanding(buffer: ProducerBuffer) -> set[asyncio.Future[Any]]:
@@ -133,10 +153,40 @@ async def _on_recovery_completed(self: Recovery, generation_id: int = 0) -> None
     self.log.info("Worker ready")
 
 
+async def _fetch_records(
+    self: AIOKafkaConsumerThread,
+    consumer: Any,
+    active_partitions: Any,
+    timeout: float | None = None,
+    max_records: int | None = None,
+) -> Any:
+    """Fetch what Faust asked for, and give back what it would discard (see the module docstring).
+
+    Runs on the consumer's own thread, so seeking here is safe.
+    """
+    if active_partitions is None:  # a client-only app fetches everything
+        return await _original_fetch_records(self, consumer, None, timeout, max_records)  # type: ignore[arg-type]
+    asked = set(active_partitions)  # a snapshot: Faust keeps changing the live set
+    if not asked:
+        return {}
+    records: dict[Any, Any] = dict(
+        await _original_fetch_records(self, consumer, asked, timeout, max_records)
+    )
+    flowing = self.consumer.flow_active
+    for tp in [tp for tp, got in records.items() if got]:
+        if not flowing or tp not in active_partitions:
+            first = records.pop(tp)[0].offset
+            with contextlib.suppress(IllegalStateError):  # unassigned: the rebalance resets it
+                consumer.seek(tp, first)
+    return records
+
+
 def install() -> None:
-    """Patch :class:`ProducerBuffer` and :class:`Recovery` once (idempotent); called when the App is built."""
+    """Patch Faust's producer buffer, recovery and fetch once (idempotent); called when the App is built."""
     if ProducerBuffer.put is not _put:
         ProducerBuffer.put = _put  # type: ignore[method-assign]
         ProducerBuffer.flush = _flush  # type: ignore[method-assign]
     if Recovery.on_recovery_completed is not _on_recovery_completed:
         Recovery.on_recovery_completed = _on_recovery_completed  # type: ignore[method-assign]
+    if AIOKafkaConsumerThread._fetch_records is not _fetch_records:
+        AIOKafkaConsumerThread._fetch_records = _fetch_records  # type: ignore[method-assign]
