@@ -26,9 +26,9 @@ which empties every stream queue. The fetcher is running meanwhile (the flow
 was resumed), so the records it hands to the agents during the seek are
 thrown away, while the consumer's position and read offset are already past
 them: they are never fetched again, and the offset commit moves past them
-once later records are acknowledged. The same clear empties the changelog queue too,
-where it can drop standby changelog records fetched but not yet applied. The
-scale-out test caught it as orders missing their creation, payment or
+once later records are acknowledged. The same clear empties the changelog
+queue too, where it can drop standby changelog records fetched but not yet
+applied. The scale-out test caught it as orders missing their creation, payment or
 shipment after a takeover with standby replicas (3 runs in 4; instrumented
 runs logged the cleared records); without standbys it was not seen, the
 fetcher being mostly idle in that window after a restore.
@@ -48,12 +48,12 @@ recovery pauses the last of them mid-fetch (``Done reading from changelog
 topics``), aiokafka reads the now empty set as "every assigned partition",
 returns and consumes their records, and Faust discards those of partitions
 that are not active, with the consumer position already past them.
-Instrumented takeovers logged it each time (inputs and standby changelogs).
-The recovery's seeks repair it only where a partition is sought afterwards
-to a committed offset above 0: input partitions the killed worker never
-committed lost their first records (the three-worker standby test,
-payments and shipments of whole partitions), and a standby that was already
-sought skips the records.
+Instrumented takeovers logged it in every run (inputs and standby
+changelogs). The recovery's seeks repair it only where a partition is sought
+afterwards to a committed offset above 0: input partitions the killed worker
+never committed lost their first records (the three-worker standby test:
+payments and shipments of a whole partition), and a standby sought before
+such a drop would skip the records.
 
 :func:`install` makes the fetch ask for a snapshot of the active partitions
 (nothing at all when it is empty) and puts back, by seeking to the first
