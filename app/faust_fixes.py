@@ -68,6 +68,8 @@ import contextlib
 import logging
 from typing import Any
 
+import aiokafka
+import faust
 from aiokafka.errors import IllegalStateError
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
@@ -76,6 +78,10 @@ from faust.transport.producer import ProducerBuffer
 __all__ = ["install"]
 
 logger = logging.getLogger(__name__)
+
+#: The versions these patches were written against and proven on (pyproject.toml pins them):
+#: the patched methods are copies of theirs, so another version must be re-checked first.
+PATCHED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
 
 _OUTSTANDING = "_shopstream_outstanding"
 _original_put = ProducerBuffer.put
@@ -181,8 +187,18 @@ async def _fetch_records(
     return records
 
 
+def _check_versions() -> None:
+    found = {"faust-streaming": faust.__version__, "aiokafka": aiokafka.__version__}
+    if found != PATCHED_VERSIONS:
+        raise RuntimeError(
+            f"app/faust_fixes.py patches {PATCHED_VERSIONS}, found {found}: "
+            "re-check each patch against the new sources before changing the pins"
+        )
+
+
 def install() -> None:
     """Patch Faust's producer buffer, recovery and fetch once (idempotent); called when the App is built."""
+    _check_versions()
     if ProducerBuffer.put is not _put:
         ProducerBuffer.put = _put  # type: ignore[method-assign]
         ProducerBuffer.flush = _flush  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ import contextlib
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from faust.tables.recovery import Recovery
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
@@ -226,3 +227,14 @@ async def test_a_partition_paused_mid_fetch_gets_its_records_back() -> None:
     records, fetcher = await _fetch_while_pausing({ORDERS, STANDBY_CHANGELOG}, {ORDERS})
     assert list(records) == [STANDBY_CHANGELOG]
     assert fetcher.position == {ORDERS: 4, STANDBY_CHANGELOG: 8}
+
+
+def test_the_patches_refuse_a_faust_or_aiokafka_they_were_not_checked_against(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import faust
+
+    faust_fixes.install()  # the pinned versions: accepted
+    monkeypatch.setattr(faust, "__version__", "0.16.0")
+    with pytest.raises(RuntimeError, match="re-check each patch"):
+        faust_fixes.install()
