@@ -50,13 +50,14 @@ def kafka(port: int, brokers: int, partitions: int | None, datadir: str | None) 
     sys.exit(code)
 
 
-def _parse_start(
-    _ctx: click.Context, _param: click.Parameter, value: str | None
+def _parse_time_option(
+    _ctx: click.Context, param: click.Parameter, value: str | None
 ) -> datetime | None:
+    """Click callback of the ISO-8601 time options (``--start-time``, ``--from``)."""
     if value is None:
         return None
     try:
-        return parse_time(value, field="--start-time")
+        return parse_time(value, field=param.opts[0])
     except InvalidTimestamp as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -120,7 +121,7 @@ def _parse_start(
 )
 @click.option(
     "--start-time",
-    callback=_parse_start,
+    callback=_parse_time_option,
     default=None,
     help="event time of the first event (ISO-8601); default: now, advancing live",
 )
@@ -233,17 +234,6 @@ def dlq_requeue(
 cli.add_command(dlq)
 
 
-def _parse_since(
-    _ctx: click.Context, _param: click.Parameter, value: str | None
-) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_time(value, field="--from")
-    except InvalidTimestamp as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def _changelog_topics() -> list[str]:
     """Changelog topic of every table the App declares (autodiscovered before commands run)."""
     from app.main import app
@@ -289,7 +279,7 @@ class _ProgressView:
 @click.option(
     "--from",
     "since",
-    callback=_parse_since,
+    callback=_parse_time_option,
     default=None,
     help="replay input records produced at or after this ISO-8601 time (default: all)",
 )

@@ -1,22 +1,21 @@
 """Real ``shopstream worker`` processes for the benchmarks, plus what we read off them.
 
 Reuses the integration tests' :class:`WorkerProcess` (same start-up, same
-``/ready`` wait); adds the module to run (the plain CLI, or the variant with
-Faust's default RocksDB options), the process RSS and the recovery timings
-Faust writes to the worker log.
+``/ready`` wait; its ``module`` picks the plain CLI or the variant with
+Faust's default RocksDB options) and adds what the benchmarks read off a
+worker: time to ready, the process RSS and the recovery timings Faust writes
+to the worker log.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tests.support.worker_process import ROOT, WorkerProcess
+from tests.support.worker_process import WorkerProcess
 
 __all__ = ["BenchWorker", "RecoveryLog", "parse_recovery_log"]
 
@@ -53,28 +52,7 @@ def parse_recovery_log(text: str) -> RecoveryLog:
 
 
 class BenchWorker(WorkerProcess):
-    """A worker started with ``python -m MODULE worker``; remembers where its log began."""
-
-    def __init__(self, *, module: str = "app", **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.module = module
-        self.started_at: float | None = None
-        self._log_offset = 0
-
-    def start(self) -> BenchWorker:
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = self.log_path.open("ab")
-        self.started_at = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, "worker", "--loglevel", "info"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        return self
+    """A worker of the benchmarks: start-to-ready time, RSS and recovery timings."""
 
     def seconds_to_ready(self, timeout: float = 600.0) -> float:
         """Process start -> ``/ready`` 200 (includes interpreter start and preflight)."""
@@ -85,7 +63,7 @@ class BenchWorker(WorkerProcess):
 
     def log_since_start(self) -> str:
         with self.log_path.open("rb") as handle:
-            handle.seek(self._log_offset)
+            handle.seek(self.log_offset)
             return handle.read().decode("utf-8", "replace")
 
     def recovery(self) -> RecoveryLog:

@@ -84,8 +84,14 @@ class WorkerProcess:
         partitions: int = 4,
         env: Mapping[str, str] | None = None,
         name: str = "worker",
+        module: str = "app",
     ) -> None:
         self.name = name
+        #: ``python -m MODULE worker``: the CLI, or a variant of it (the benchmarks').
+        self.module = module
+        #: When the last start began, and where its output begins in the (appended) log.
+        self.started_at: float | None = None
+        self.log_offset = 0
         self.port = free_port()
         self.datadir = workdir / f"{name}-data"
         self.log_path = workdir / f"{name}.log"
@@ -106,9 +112,11 @@ class WorkerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> WorkerProcess:
+        self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "worker", "--loglevel", "info"],
+            [sys.executable, "-m", self.module, "worker", "--loglevel", "info"],
             cwd=ROOT,
             env=self.env,
             stdout=log,
