@@ -25,6 +25,7 @@ from faust.types import TP, EventT
 from app.codec import decode_json_object, encode_json
 from app.main import app, settings
 from domain.analytics_rows import RowReader
+from tables import ownership
 from tables.options import rocksdb_options
 
 __all__ = [
@@ -119,9 +120,8 @@ def changelog_topic_name() -> str:
 
 
 def active_partitions() -> list[int]:
-    """Partitions of the table this worker owns as *active* (standby copies excluded)."""
-    topic = changelog_topic_name()
-    return sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+    """Partitions of the analytics table this worker owns as *active* (standby copies excluded)."""
+    return ownership.active_partitions(analytics_table)
 
 
 def partition_reader(partition: int) -> PartitionReader | None:

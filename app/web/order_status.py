@@ -36,6 +36,7 @@ from app.web.responses import json_error, query
 from domain.order_outputs import OrderStatus
 from domain.partition_coverage import coverage
 from tables.orders import orders_table
+from tables.ownership import active_partitions
 
 __all__ = [
     "ORDER_STATUS_COUNTS_PATH",
@@ -108,13 +109,6 @@ async def scan_statuses(values: Iterable[Any], *, batch: int = SCAN_BATCH) -> Co
     return counts
 
 
-def _active_partitions() -> tuple[int, ...]:
-    topic = orders_table.changelog_topic.get_topic_name()
-    return tuple(
-        sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
-    )
-
-
 class _LocalCounter:
     """This worker's counts, cached briefly; concurrent callers share one scan."""
 
@@ -128,7 +122,7 @@ class _LocalCounter:
             now = time.monotonic()
             if self._cached is not None and now - self._cached[0] < self._ttl:
                 return self._cached[1]
-            partitions = _active_partitions()
+            partitions = tuple(active_partitions(orders_table))
             counts = await scan_statuses(orders_table.values()) if partitions else Counter()
             result = StatusCounts(counts=counts, partitions=partitions)
             self._cached = (time.monotonic(), result)
