@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv, install ShopStream and fetch Apache Kafka (cached)
-	$(BIN)/python -m localkafka --fetch-only
+	$(BIN)/python -m localservices.kafka --fetch-only
 
 lint: setup  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

@@ -28,11 +28,11 @@ from typing import Any, Final
 
 from faust.types import EventT
 
-from app.analytics_metrics import record_analytics_outcome, record_late_event
-from app.analytics_topics import SESSION_PURCHASES, analytics_input_topic
-from app.codec import UndecodableValue, decode_json_object
-from app.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.kafka.analytics_topics import SESSION_PURCHASES, analytics_input_topic
+from app.kafka.codec import UndecodableValue, decode_json_object
+from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
 from app.main import app, settings
+from app.monitoring.analytics_metrics import record_analytics_outcome, record_late_event
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
 from domain.analytics_batch import BufferedRows
 from domain.analytics_rows import RowStore

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from app.codec import decode_json_object
+from app.kafka.codec import decode_json_object
+from app.kafka.topics import customer_orders_topic
 from app.main import app
-from app.topics import customer_orders_topic
 from domain.customer_summary import CustomerSummary, OrderPlaced, count_order
 from domain.order_events import order_event_from_wire
 from tables.customers import customers_table

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.codec import decode_json_object, encode_json
+from app.kafka.codec import decode_json_object, encode_json
+from app.kafka.topics import alerts_topic, customer_orders_topic, order_commands_topic
 from app.main import app, settings
-from app.topics import alerts_topic, customer_orders_topic, order_commands_topic
 from domain.fraud import CustomerVelocity, FraudVerdict, record_order
 from domain.order_commands import HoldOrder
 from domain.order_events import OrderEvent, order_event_from_wire

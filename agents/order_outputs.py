@@ -13,11 +13,11 @@ from typing import Any
 
 from faust.types import EventT
 
-from app.analytics_topics import send_session_purchase
-from app.codec import encode_json
-from app.dead_letters import DeadLetter, letter_for, send_dead_letter
-from app.metrics import record_status_change
-from app.topics import alerts_topic, customer_orders_topic, order_status_topic
+from app.kafka.analytics_topics import send_session_purchase
+from app.kafka.codec import encode_json
+from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.kafka.topics import alerts_topic, customer_orders_topic, order_status_topic
+from app.monitoring.metrics import record_status_change
 from domain.order_events import OrderEvent, to_wire
 from domain.order_lifecycle import Decision, Rejection
 from domain.order_state import OrderState

@@ -23,12 +23,11 @@ from typing import Any
 from faust.types import EventT
 
 from agents.order_outputs import publish_decision
-from app.codec import UndecodableValue, decode_json_object
-from app.dead_letters import letter_for, send_dead_letter
+from app.kafka.codec import UndecodableValue, decode_json_object
+from app.kafka.dead_letters import letter_for, send_dead_letter
+from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic
 from app.main import app, settings
-from app.metrics import record_event_processed
-from app.order_watch import notify
-from app.topics import ORDER_COMMANDS, order_pipeline_topic
+from app.monitoring.metrics import record_event_processed
 from domain.order_commands import ExpirePending, HoldOrder, InvalidCommand, command_from_wire
 from domain.order_events import InvalidEvent, OrderEvent, order_event_from_wire
 from domain.order_lifecycle import (
@@ -39,6 +38,7 @@ from domain.order_lifecycle import (
     expire_pending,
 )
 from domain.order_state import CorruptState, OrderState
+from tables.order_watch import notify
 from tables.orders import orders_table
 
 __all__ = ["handle_order_input", "order_lifecycle"]

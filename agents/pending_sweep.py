@@ -15,9 +15,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.codec import encode_json
+from app.kafka.codec import encode_json
+from app.kafka.topics import order_commands_topic
 from app.main import app, settings
-from app.topics import order_commands_topic
 from domain.order_commands import ExpirePending
 from domain.timefmt import InvalidTimestamp, now_utc, parse_time
 from tables.orders import orders_table

@@ -19,11 +19,11 @@ from typing import Any
 
 import aiohttp
 
-from app import topic_names
-from app.codec import decode_json_object, encode_json
-from app.dead_letters import DeadLetter, send_dead_letter
+from app.kafka import topic_names
+from app.kafka.codec import decode_json_object, encode_json
+from app.kafka.dead_letters import DeadLetter, send_dead_letter
+from app.kafka.topics import order_status_topic, raw_topic
 from app.main import app, settings
-from app.topics import order_status_topic, raw_topic
 from domain.timefmt import format_time, now_utc, parse_time
 from domain.webhook_retry import is_retriable_status, next_step
 

@@ -62,8 +62,8 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def _prepare_broker(command: str) -> None:
     """Resolve KAFKA_BROKER (local embedded broker when unset) and run the preflight."""
-    from app.local_broker import LocalBrokerError, ensure_local_broker
-    from app.preflight import PreflightError, run_preflight
+    from app.kafka.local_broker import LocalBrokerError, ensure_local_broker
+    from app.kafka.preflight import PreflightError, run_preflight
     from app.settings import broker_url_to_bootstrap
 
     settings = load_settings()

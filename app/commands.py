@@ -21,8 +21,8 @@ from app.settings import load_settings
 from domain.timefmt import InvalidTimestamp, parse_time
 
 if TYPE_CHECKING:
-    from app.dlq import StoredLetter
-    from app.replay_plan import Progress as ReplayProgress
+    from app.kafka.dlq import StoredLetter
+    from app.replay.plan import Progress as ReplayProgress
 
 __all__ = ["dlq", "kafka", "replay", "simulate"]
 
@@ -43,7 +43,7 @@ __all__ = ["dlq", "kafka", "replay", "simulate"]
     help="keep the broker's data here across runs (default: a temporary directory)",
 )
 def kafka(port: int, brokers: int, partitions: int | None, datadir: str | None) -> None:
-    from localkafka.cli import run_foreground
+    from localservices.kafka.cli import run_foreground
 
     settings = load_settings()
     code = run_foreground(port or None, brokers, datadir, partitions or settings.partitions)
@@ -174,7 +174,7 @@ def _dead_letters(
     ids: tuple[str, ...] | list[str] = (), stage: str | None = None, source_topic: str | None = None
 ) -> list[StoredLetter]:
     """Read ``dead-letters`` from the configured broker and keep those asked for."""
-    from app.dlq import read_dead_letters, select_letters
+    from app.kafka.dlq import read_dead_letters, select_letters
 
     letters = asyncio.run(read_dead_letters(load_settings().broker_bootstrap))
     return select_letters(letters, ids=ids, stage=stage, source_topic=source_topic)
@@ -219,7 +219,7 @@ def dlq_show(letter_id: str) -> None:
 def dlq_requeue(
     letter_ids: tuple[str, ...], requeue_all: bool, stage: str | None, source_topic: str | None
 ) -> None:
-    from app.dlq import requeue_letters
+    from app.kafka.dlq import requeue_letters
 
     if not letter_ids and not requeue_all:
         raise click.UsageError("name letters (partition:offset) or pass --all")
@@ -300,8 +300,8 @@ class _ProgressView:
 def replay(
     since: datetime | None, dry_run: bool, yes: bool, follow: bool, follow_timeout: float | None
 ) -> None:
-    from app.replay import execute_replay, follow_rebuild, prepare_replay
-    from app.replay_plan import ReplayError, refusal
+    from app.replay.command import execute_replay, follow_rebuild, prepare_replay
+    from app.replay.plan import ReplayError, refusal
 
     settings = load_settings()
     bootstrap = settings.broker_bootstrap

@@ -64,7 +64,7 @@ def main() -> None:
     env = dict(os.environ)
     try:
         if settings.kafka_broker is None:
-            from app.local_broker import LocalBrokerError, start_demo_broker
+            from app.kafka.local_broker import LocalBrokerError, start_demo_broker
 
             print("starting a local Apache Kafka broker (first run fetches it with Maven) ...")
             try:

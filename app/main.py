@@ -1,7 +1,7 @@
 """The one Faust App of ShopStream.
 
 Everything that builds the App lives here: settings come from
-:mod:`app.settings`, topics from :mod:`app.topics`, and the agents, tables,
+:mod:`app.settings`, topics from :mod:`app.kafka.topics`, and the agents, tables,
 views and commands are found by autodiscovery (see ``DISCOVERED_MODULES``) so
 that importing this module stays cheap and free of import cycles.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import faust
 
-from app import faust_fixes
+from app import faust_patches
 from app.settings import load_settings
 from tables.options import install_shared_memory
 
 __all__ = ["DISCOVERED_MODULES", "app", "settings"]
 
 settings = load_settings()
-faust_fixes.install()  # before any producer exists: commits wait for table updates
+faust_patches.install()  # before any producer exists: commits wait for table updates
 install_shared_memory()  # before any table opens: one RocksDB cache and write budget per process
 
 #: Modules that register agents, tables, web views and commands on the App.

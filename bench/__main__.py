@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     # aiokafka's retries right after a topic is created are expected here, not news.
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     config.work_dir.mkdir(parents=True, exist_ok=True)
     run = BenchRun(machine=machine_info(), config=config.to_dict())

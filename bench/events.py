@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 
-from app.topic_names import CLICKSTREAM
+from app.kafka.topic_names import CLICKSTREAM
 from loadgen import SimEvent, SimulationOptions, generate_events
 
 __all__ = ["clicks", "mix", "product_events", "records"]

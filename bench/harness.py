@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.topic_names import INPUT_TOPICS
+from app.kafka.topic_names import INPUT_TOPICS
 from bench.config import BenchConfig
 from bench.kafka import create_topics, reset_topics
 from bench.workers import BenchWorker

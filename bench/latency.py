@@ -25,7 +25,7 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from app.topic_names import CLICKSTREAM, ORDER_STATUS, ORDERS
+from app.kafka.topic_names import CLICKSTREAM, ORDER_STATUS, ORDERS
 from bench.harness import Harness
 from bench.report import Row
 from bench.stats import summarize

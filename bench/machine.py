@@ -58,7 +58,7 @@ def _git_commit() -> str:
 
 def machine_info() -> dict[str, Any]:
     """Facts that make a figure comparable (or not) with another machine's."""
-    from localkafka import KAFKA_VERSION
+    from localservices.kafka import KAFKA_VERSION
 
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),

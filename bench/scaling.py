@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.topic_names import CLICKSTREAM, internal_topics
+from app.kafka.topic_names import CLICKSTREAM, internal_topics
 from bench.events import clicks, records
 from bench.harness import Harness
 from bench.kafka import GroupProgress, preload

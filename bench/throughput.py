@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.topic_names import CLICKSTREAM, INPUT_TOPICS, internal_topics
+from app.kafka.topic_names import CLICKSTREAM, INPUT_TOPICS, internal_topics
 from bench.events import clicks, mix, product_events, records
 from bench.harness import Harness
 from bench.kafka import GroupProgress, preload

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from app.topic_names import CLICKSTREAM, ORDERS, PAYMENTS, SHIPMENTS
+from app.kafka.topic_names import CLICKSTREAM, ORDERS, PAYMENTS, SHIPMENTS
 
 __all__ = [
     "KINDS",

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from app.topic_names import CLICKSTREAM, INPUT_TOPICS, ORDERS, PAYMENTS, SHIPMENTS
+from app.kafka.topic_names import CLICKSTREAM, INPUT_TOPICS, ORDERS, PAYMENTS, SHIPMENTS
 from loadgen.events import MONEY_FIELDS, SimEvent
 from loadgen.options import SimulationOptions
 

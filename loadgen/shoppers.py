@@ -24,7 +24,7 @@ from itertools import accumulate, count
 
 import orjson
 
-from app.topic_names import CLICKSTREAM, ORDERS, PAYMENTS, SHIPMENTS
+from app.kafka.topic_names import CLICKSTREAM, ORDERS, PAYMENTS, SHIPMENTS
 from domain.money import format_money
 from domain.timefmt import format_time
 from loadgen.events import SimEvent

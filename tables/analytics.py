@@ -1,7 +1,7 @@
 """``analytics``: every analytics row of a partition, in one changelog-backed table.
 
 The key layout and why it is one table are in :mod:`domain.analytics_rows`.
-Keys and values are raw bytes (values: JSON written by :mod:`app.codec`), so
+Keys and values are raw bytes (values: JSON written by :mod:`app.kafka.codec`), so
 the RocksDB database of a partition holds exactly what the domain wrote and
 can be range-scanned directly.
 
@@ -22,7 +22,7 @@ from typing import Any
 from faust.streams import _current_event
 from faust.types import TP, EventT
 
-from app.codec import decode_json_object, encode_json
+from app.kafka.codec import decode_json_object, encode_json
 from app.main import app, settings
 from domain.analytics_rows import RowReader
 from tables import ownership
@@ -41,7 +41,7 @@ analytics_table = app.Table(
     "analytics",
     default=None,
     key_type=bytes,
-    value_type=bytes,  # raw bytes: the values are JSON written by app.codec
+    value_type=bytes,  # raw bytes: the values are JSON written by app.kafka.codec
     partitions=settings.partitions,
     options=rocksdb_options(),
     help="Event-time analytics: minute aggregates, sessions, their index and watermarks.",

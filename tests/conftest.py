@@ -5,7 +5,7 @@ Where the broker comes from, in this order:
 2. ``SHOPSTREAM_TEST_BROKER=docker``: testcontainers' Kafka container, when a
    Docker engine answers; without one the integration tests are skipped with
    the reason.
-3. Otherwise the project's own Apache Kafka (:mod:`localkafka`), fetched from
+3. Otherwise the project's own Apache Kafka (:mod:`localservices.kafka`), fetched from
    Maven Central once and started on a free loopback port.
 Integration tests never fake the broker.
 """
@@ -59,7 +59,7 @@ def kafka_broker() -> Iterator[BrokerAddress]:
     if os.environ.get("SHOPSTREAM_TEST_BROKER") == "docker":
         yield from _docker_broker()
         return
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     with LocalKafkaCluster(1, partitions=4) as cluster:
         yield BrokerAddress(url=cluster.url, bootstrap=cluster.bootstrap_servers)

@@ -1,7 +1,7 @@
 """The analytics API of DESIGN.md: ``/analytics/revenue``, ``top-products``, ``funnel``, ``sessions``.
 
 Answers are global: whichever worker is asked gathers the partial answers of
-the whole group (:mod:`app.analytics_cluster`), so the numbers cover every
+the whole group (:mod:`app.cluster.analytics`), so the numbers cover every
 partition. Parameters are validated by :mod:`domain.analytics_query`; bad
 ones are answered with a 400 and ``{"error": ...}``; while the group cannot
 give a complete answer (rebalancing, a worker down) the answer is a 503.
@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from faust.web import Request, Response, View
 
-from app.analytics_cluster import AnalyticsUnavailable, global_partial
+from app.cluster.analytics import AnalyticsUnavailable, global_partial
 from app.main import app
 from app.web.responses import json_error, query
 from domain.analytics_partials import (

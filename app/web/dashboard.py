@@ -1,7 +1,7 @@
 """The live dashboard: ``GET /`` (page), ``GET /static/{name}`` (its JS and CSS) and
 ``GET /dashboard/events`` (server-sent events, one JSON snapshot every ~2 s).
 
-The page, script and stylesheet ship in ``app/static`` (package data) and load
+The page, script and stylesheet ship in ``app/web/static`` (package data) and load
 nothing from elsewhere, so the dashboard works offline; a Content-Security-Policy
 header holds the page to that.
 
@@ -27,9 +27,9 @@ import aiohttp
 from aiohttp import web as aioweb
 from faust.web import Request, Response, View
 
-from app import metrics as shop_metrics
-from app.dashboard_feed import SnapshotHub, compose_snapshot, sse_event
 from app.main import app
+from app.monitoring import metrics as shop_metrics
+from app.web.dashboard_feed import SnapshotHub, compose_snapshot, sse_event
 from app.web.responses import json_error
 
 __all__ = [
@@ -59,7 +59,7 @@ _CSP: Final = (
 
 
 def _static_bytes(name: str) -> bytes:
-    return (resources.files("app") / "static" / name).read_bytes()
+    return (resources.files("app.web") / "static" / name).read_bytes()
 
 
 def loopback_base_url() -> str:

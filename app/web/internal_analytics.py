@@ -3,7 +3,7 @@
 ``GET /internal/analytics/partials?kind=K&start=S&end=E`` answers this
 worker's partial over its active partitions for the epoch-minute range
 ``[S, E)``; the worker asked by a client calls it on every other member
-(:mod:`app.analytics_cluster`). ``GET /internal/analytics/stats`` tells how
+(:mod:`app.cluster.analytics`). ``GET /internal/analytics/stats`` tells how
 many analytics rows this worker's active partitions hold, and how old the
 oldest are: operators and tests use it to see expiry at work.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from faust.web import Request, Response, View
 
-from app.analytics_cluster import (
+from app.cluster.analytics import (
     INTERNAL_PARTIALS_PATH,
     AnalyticsUnavailable,
     local_partial,

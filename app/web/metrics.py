@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from faust.sensors.prometheus import setup_prometheus_sensors
 
-from app import metrics as shop_metrics
 from app.main import app
+from app.monitoring import metrics as shop_metrics
 
 __all__ = ["FAUST_METRIC_PREFIX", "METRICS_PATH"]
 

@@ -4,7 +4,7 @@ Hand-written on purpose: DESIGN.md is the contract, and this document spells
 it out for clients (field names exactly as DESIGN.md has them, money as decimal
 strings, times as ISO-8601 UTC strings) plus the paths DESIGN.md leaves to the
 code (``/analytics/order-status-counts``, ``/dashboard/events``, ``/static``,
-this document). The component schemas live in :mod:`app.openapi_schemas`.
+this document). The component schemas live in :mod:`app.web.openapi_schemas`.
 ``tests/unit/test_web_routes.py`` checks that the
 paths here and the routes on the built web server are the same set, so a new
 view without documentation fails the build.
@@ -18,7 +18,7 @@ from typing import Any, Final
 from faust.web import Request, Response, View
 
 from app.main import app
-from app.openapi_schemas import (
+from app.web.openapi_schemas import (
     BAD_INPUT,
     MINUTES,
     SCHEMAS,

@@ -6,7 +6,7 @@ worker scans its own ``orders`` table, reading only the ``status`` field of
 each stored :meth:`domain.order_state.OrderState.to_dict`, and only in its
 *active* partitions: standby copies are someone else's to count. The worker
 asked then fans out to the other workers of the group (``scope=local`` calls,
-:mod:`app.group_fanout`) and adds their answers. Each answer names the
+:mod:`app.cluster.fanout`) and adds their answers. Each answer names the
 partitions it covered, so the sum says whether every partition was counted
 exactly once (``complete``, :mod:`domain.partition_coverage`); during a
 rebalance, or when a worker does not answer, it says so instead of pretending.
@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from faust.web import Request, Response, View
 
-from app.group_fanout import ask_group
+from app.cluster.fanout import ask_group
 from app.main import app, settings
 from app.web.responses import json_error, query
 from domain.order_outputs import OrderStatus

@@ -11,12 +11,12 @@ import time
 from faust.web import Request, Response, View
 
 from app.main import app
-from app.order_watch import wait_for_change
 from app.web.responses import BadRequest, json_error, valid_id
 from app.web.routing import route_to_owner
 from domain.order_lifecycle import order_view
 from domain.order_outputs import OrderStatus
 from domain.order_state import OrderState
+from tables.order_watch import wait_for_change
 from tables.orders import orders_table
 
 __all__ = ["OrderView", "parse_wait"]

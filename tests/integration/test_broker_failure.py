@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from localkafka import LocalKafkaCluster
+from localservices.kafka import LocalKafkaCluster
 from tests.conftest import BrokerAddress
 from tests.support.fault_load import judge, produce_acked, record_figure, workload
 from tests.support.oracle_checks import WORKER_ENV, check_all

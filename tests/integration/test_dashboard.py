@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from app.dashboard_feed import SOURCES
+from app.web.dashboard_feed import SOURCES
 from domain.timefmt import format_time, now_utc
 from loadgen import SimulationOptions, run_simulation
 from tests.support.kafka_io import produce

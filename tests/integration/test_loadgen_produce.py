@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from app.topic_names import INPUT_TOPICS
+from app.kafka.topic_names import INPUT_TOPICS
 from loadgen import SimulationOptions, read_jsonl, run_simulation
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from localkafka import BrokerExited, LocalKafkaCluster
+from localservices.kafka import BrokerExited, LocalKafkaCluster
 
 pytestmark = pytest.mark.integration
 

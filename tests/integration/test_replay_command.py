@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from app.dlq import StoredLetter, read_dead_letters
+from app.kafka.dlq import StoredLetter, read_dead_letters
 from app.settings import load_settings
 from domain.timefmt import format_time
 from loadgen import SimEvent, SimulationOptions, read_jsonl, run_simulation
@@ -56,7 +56,7 @@ def kafka_broker(kafka_broker: BrokerAddress) -> Iterator[BrokerAddress]:
     """A broker of this module's own (see the module docstring)."""
     if load_settings().kafka_broker is not None or os.environ.get("SHOPSTREAM_TEST_BROKER"):
         pytest.skip("replay from the beginning needs input topics holding only this test's records")
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     with LocalKafkaCluster(1, partitions=4) as cluster:
         yield BrokerAddress(url=cluster.url, bootstrap=cluster.bootstrap_servers)

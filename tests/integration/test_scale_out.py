@@ -13,7 +13,7 @@ replay oracle computes, and the output topics agree with it too.
 Standby replicas (``SHOPSTREAM_STANDBY_REPLICAS=1``, the default) keep a warm
 copy of each table partition on another worker, so the survivor needs no
 restore; that fast path used to drop input records fetched during the
-takeover (fixed in :mod:`app.faust_fixes`). The short version runs with
+takeover (fixed in :mod:`app.faust_patches`). The short version runs with
 standbys, as deployed; the full version runs both. Most of the takeover is
 the 10 s session timeout after which the broker drops the killed member
 (app/main.py).
@@ -68,7 +68,7 @@ GROUPS = [
 @pytest.fixture
 def kafka_broker(request: pytest.FixtureRequest) -> Iterator[BrokerAddress]:
     """A fresh one-node cluster per run, with the run's partition count."""
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     group: Group = request.node.callspec.params["group"]
     with LocalKafkaCluster(1, partitions=group.partitions) as cluster:

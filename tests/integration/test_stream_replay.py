@@ -54,7 +54,7 @@ def kafka_broker(kafka_broker: BrokerAddress) -> Iterator[BrokerAddress]:
     if _uses_configured_broker():
         yield kafka_broker
         return
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     with LocalKafkaCluster(1, partitions=4) as cluster:
         yield BrokerAddress(url=cluster.url, bootstrap=cluster.bootstrap_servers)

@@ -68,7 +68,7 @@ UP_BETWEEN = (0.5, 4.0)
 @pytest.fixture
 def kafka_broker() -> Iterator[BrokerAddress]:
     """A fresh one-node cluster per run (see the module docstring)."""
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     with LocalKafkaCluster(1, partitions=4) as cluster:
         yield BrokerAddress(url=cluster.url, bootstrap=cluster.bootstrap_servers)

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from app import analytics_cluster
-from app.analytics_cluster import (
+from app.cluster import analytics as analytics_cluster
+from app.cluster.analytics import (
     INTERNAL_PARTIALS_PATH,
     AnalyticsUnavailable,
     global_partial,
     merge_answers,
 )
-from app.group_fanout import MemberAnswer
+from app.cluster.fanout import MemberAnswer
 from app.main import settings
 from app.web.internal_analytics import parse_partial_request
 from app.web.responses import BadRequest

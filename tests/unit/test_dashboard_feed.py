@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from app.dashboard_feed import SOURCES, SnapshotHub, compose_snapshot, sse_event
+from app.web.dashboard_feed import SOURCES, SnapshotHub, compose_snapshot, sse_event
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

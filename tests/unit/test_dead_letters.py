@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from app.dead_letters import DeadLetter, dead_letter_record
+from app.kafka.dead_letters import DeadLetter, dead_letter_record
 
 
 def test_record_has_every_contract_field_and_the_original_bytes() -> None:

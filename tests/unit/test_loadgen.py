@@ -15,7 +15,7 @@ import aiokafka
 import orjson
 import pytest
 
-from app.topic_names import CLICKSTREAM, ORDERS, PAYMENTS, SHIPMENTS
+from app.kafka.topic_names import CLICKSTREAM, ORDERS, PAYMENTS, SHIPMENTS
 from domain.timefmt import format_time, parse_time
 from loadgen import (
     MALFORMED_VARIANTS,

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from localkafka import distribution
-from localkafka.cli import build_parser
-from localkafka.config import (
+from localservices.kafka import distribution
+from localservices.kafka.cli import build_parser
+from localservices.kafka.config import (
     NodeSpec,
     free_ports,
     new_cluster_id,
     render_log4j2,
     render_server_properties,
 )
-from localkafka.errors import LocalKafkaError, MissingPrerequisite
-from localkafka.layout import ClusterState, choose_ports
+from localservices.kafka.errors import LocalKafkaError, MissingPrerequisite
+from localservices.kafka.layout import ClusterState, choose_ports
 
 
 def _nodes(count: int, base: Path) -> list[NodeSpec]:

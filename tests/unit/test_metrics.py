@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from app import metrics
+from app.monitoring import metrics
 from domain.order_outputs import OrderStatus
 
 

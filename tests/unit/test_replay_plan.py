@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.replay_generation import MARKER_NAME, judge_datadir, sync_datadir
-from app.replay_plan import (
+from app.replay.generation import MARKER_NAME, judge_datadir, sync_datadir
+from app.replay.plan import (
     GroupMember,
     ReplayError,
     measure_progress,
@@ -156,7 +156,7 @@ def test_sync_wipes_stale_table_stores_and_writes_the_marker(tmp_path: Path) -> 
 
 
 def test_the_preflight_knows_every_changelog_of_the_app() -> None:
-    from app import topic_names
+    from app.kafka import topic_names
     from app.main import app
 
     app.discover()

@@ -70,7 +70,7 @@ async def test_unknown_static_file_is_a_json_404(client: TestClient[Any, Any]) -
 async def test_metrics_serve_faust_sensors_and_shopstream_counters(
     client: TestClient[Any, Any],
 ) -> None:
-    from app import metrics
+    from app.monitoring import metrics
 
     metrics.record_event_processed("orders")
     metrics.record_dead_letter("decode", "UndecodableValue")

@@ -191,7 +191,7 @@ def _check_versions() -> None:
     found = {"faust-streaming": faust.__version__, "aiokafka": aiokafka.__version__}
     if found != PATCHED_VERSIONS:
         raise RuntimeError(
-            f"app/faust_fixes.py patches {PATCHED_VERSIONS}, found {found}: "
+            f"app/faust_patches/ patches {PATCHED_VERSIONS}, found {found}: "
             "re-check each patch against the new sources before changing the pins"
         )
 

@@ -72,7 +72,7 @@ def is_webhook_retry(app_id: str, name: str) -> bool:
 
 
 def replay_generation(app_id: str) -> str:
-    """One-partition compacted log of ``shopstream replay`` runs (see :mod:`app.replay_generation`).
+    """One-partition compacted log of ``shopstream replay`` runs (see :mod:`app.replay.generation`).
 
     Not an agent's topic and never cleared: workers compare its latest record
     with the marker in their data directory to drop table stores older than the

@@ -14,7 +14,7 @@ import os
 import signal
 from pathlib import Path
 
-from localkafka.process import JavaProcess
+from localservices.kafka.process import JavaProcess
 
 __all__ = ["ClassArchive"]
 

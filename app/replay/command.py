@@ -3,10 +3,10 @@
 The steps, in the order that keeps an interrupted replay safe to run again:
 
 1. refuse while the consumer group (the app id) has live members;
-2. plan (:mod:`app.replay_plan`): input offsets to restart from (log start, or
+2. plan (:mod:`app.replay.plan`): input offsets to restart from (log start, or
    the first record produced at or after ``--from``), the internal topics and
    changelogs to clear, the group's other offsets to keep;
-3. record a new replay generation (:mod:`app.replay_generation`) *first*: from
+3. record a new replay generation (:mod:`app.replay.generation`) *first*: from
    then on every worker wipes its local table stores at start, wherever its
    data directory is, so no stale store survives even if a later step fails;
 4. delete the internal topics and changelogs, wait until the broker no longer
@@ -36,10 +36,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
-from app import topic_names
-from app.preflight import check_broker
-from app.replay_generation import ensure_generation_topic, read_generation, write_generation
-from app.replay_plan import (
+from app.kafka import topic_names
+from app.kafka.preflight import check_broker
+from app.replay.generation import ensure_generation_topic, read_generation, write_generation
+from app.replay.plan import (
     GroupMember,
     Partition,
     Progress,

@@ -3,7 +3,7 @@
 Rule: with no ``KAFKA_BROKER``, ShopStream talks to ``127.0.0.1:9092``. If a
 Kafka broker already answers there (``shopstream kafka`` in another terminal,
 ``make demo``), it is used; otherwise this process starts one itself with
-:mod:`localkafka`, keeps its data under ``$SHOPSTREAM_DATADIR/kafka`` and stops
+:mod:`localservices.kafka`, keeps its data under ``$SHOPSTREAM_DATADIR/kafka`` and stops
 it when the process ends. One way to start a broker, for tests and demo alike.
 """
 
@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import socket
 
-from app.preflight import PreflightError, check_broker
+from app.kafka.preflight import PreflightError, check_broker
 from app.settings import Settings
-from localkafka import LocalKafkaCluster, LocalKafkaError
+from localservices.kafka import LocalKafkaCluster, LocalKafkaError
 
 __all__ = ["LOCAL_PORT", "LocalBrokerError", "ensure_local_broker", "start_demo_broker"]
 

@@ -1,7 +1,7 @@
 """Prometheus metrics of the analytics engine (prometheus_client's default registry).
 
 ``GET /metrics`` serves the default registry, so these appear there without
-further wiring. Kept apart from :mod:`app.metrics` (owned by the metrics
+further wiring. Kept apart from :mod:`app.monitoring.metrics` (owned by the metrics
 page) so that neither module has to change for the other.
 """
 

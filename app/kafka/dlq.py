@@ -18,7 +18,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from app import topic_names
+from app.kafka import topic_names
 
 __all__ = ["StoredLetter", "read_dead_letters", "requeue_letters", "select_letters"]
 

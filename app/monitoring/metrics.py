@@ -20,7 +20,7 @@ from typing import Final
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 
-from app.topic_names import INPUT_TOPICS
+from app.kafka.topic_names import INPUT_TOPICS
 from domain.order_outputs import OrderStatus
 
 __all__ = [

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.codec import encode_json
-from app.metrics import record_dead_letter
+from app.kafka.codec import encode_json
+from app.monitoring.metrics import record_dead_letter
 from domain.timefmt import format_time, now_utc
 
 __all__ = ["DeadLetter", "dead_letter_record", "letter_for", "send_dead_letter"]
@@ -75,7 +75,7 @@ def dead_letter_record(letter: DeadLetter, *, now: datetime | None = None) -> di
 
 async def send_dead_letter(letter: DeadLetter) -> None:
     """Produce the dead letter, keyed by the original key, and log where it came from."""
-    from app.topics import dead_letters_topic
+    from app.kafka.topics import dead_letters_topic
 
     logger.warning(
         "dead-letter %s[%d]@%d stage=%s %s: %s",

@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
-from localkafka.errors import DistributionFetchError, MissingPrerequisite
+from localservices.kafka.errors import DistributionFetchError, MissingPrerequisite
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -182,7 +182,7 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
 
 
 def _render_pom(version: str) -> str:
-    template = resources.files("localkafka").joinpath(_POM_TEMPLATE).read_text()
+    template = resources.files("localservices.kafka").joinpath(_POM_TEMPLATE).read_text()
     return template.replace("@KAFKA_VERSION@", version).replace("@LOG4J_VERSION@", LOG4J_VERSION)
 
 

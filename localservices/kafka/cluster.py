@@ -2,7 +2,7 @@
 
 Each node is one JVM acting as broker and controller, on free loopback ports.
 ``start()`` returns only when every node answers a metadata request that lists
-every broker; ``stop()`` never leaves a JVM behind (see :mod:`localkafka.process`).
+every broker; ``stop()`` never leaves a JVM behind (see :mod:`localservices.kafka.process`).
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from localkafka.classarchive import ClassArchive
-from localkafka.config import (
+from localservices.kafka.classarchive import ClassArchive
+from localservices.kafka.config import (
     LOOPBACK,
     NodeSpec,
     new_cluster_id,
     render_log4j2,
     render_server_properties,
 )
-from localkafka.distribution import KAFKA_VERSION, KafkaDistribution, ensure_distribution
-from localkafka.errors import BrokerExited, BrokerStartError, LocalKafkaError
-from localkafka.layout import ClusterState, choose_ports, make_temp_dir
-from localkafka.process import JavaProcess, read_tail, register_cleanup, unregister_cleanup
-from localkafka.readiness import run_coroutine_sync, wait_until_ready
+from localservices.kafka.distribution import KAFKA_VERSION, KafkaDistribution, ensure_distribution
+from localservices.kafka.errors import BrokerExited, BrokerStartError, LocalKafkaError
+from localservices.kafka.layout import ClusterState, choose_ports, make_temp_dir
+from localservices.kafka.process import JavaProcess, read_tail, register_cleanup, unregister_cleanup
+from localservices.kafka.readiness import run_coroutine_sync, wait_until_ready
 
 __all__ = ["LocalKafkaCluster"]
 

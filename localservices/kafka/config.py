@@ -73,7 +73,7 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
 
     All sockets are held open until every port is chosen so the kernel cannot
     hand out the same port twice; they are closed before the JVM binds them
-    (a small race that :class:`~localkafka.cluster.LocalKafkaCluster` retries).
+    (a small race that :class:`~localservices.kafka.cluster.LocalKafkaCluster` retries).
     """
     with contextlib.ExitStack() as stack:
         ports = []

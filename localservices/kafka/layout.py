@@ -17,8 +17,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from localkafka.config import LOOPBACK, free_ports
-from localkafka.errors import BrokerStartError, LocalKafkaError
+from localservices.kafka.config import LOOPBACK, free_ports
+from localservices.kafka.errors import BrokerStartError, LocalKafkaError
 
 __all__ = ["ClusterState", "choose_ports", "is_port_free", "make_temp_dir"]
 

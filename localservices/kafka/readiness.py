@@ -19,7 +19,7 @@ from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 
-from localkafka.errors import BrokerStartError
+from localservices.kafka.errors import BrokerStartError
 
 __all__ = ["MetadataSnapshot", "probe_metadata", "run_coroutine_sync", "wait_until_ready"]
 

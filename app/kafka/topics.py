@@ -3,13 +3,13 @@
 Input topics are read as raw bytes and decoded by the agents themselves, so a
 malformed record reaches our code (and the dead-letter topic) instead of
 failing inside Faust's deserializer where it would be acknowledged and lost.
-Output values are encoded with :func:`app.codec.encode_json`, the one JSON
+Output values are encoded with :func:`app.kafka.codec.encode_json`, the one JSON
 writer, so their shape is exactly DESIGN.md's.
 """
 
 from __future__ import annotations
 
-from app import topic_names
+from app.kafka import topic_names
 from app.main import app, settings
 
 __all__ = [

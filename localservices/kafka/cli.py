@@ -1,4 +1,4 @@
-"""Run a local Kafka in the foreground until Ctrl-C or SIGTERM (``python -m localkafka``).
+"""Run a local Kafka in the foreground until Ctrl-C or SIGTERM (``python -m localservices.kafka``).
 
 Stdout carries exactly one line, ``KAFKA_BROKER=kafka://127.0.0.1:PORT[;...]``,
 printed when the brokers answer metadata, so a script or the ``shopstream
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import TextIO
 
-from localkafka.cluster import LocalKafkaCluster
-from localkafka.distribution import ensure_distribution
-from localkafka.errors import LocalKafkaError
+from localservices.kafka.cluster import LocalKafkaCluster
+from localservices.kafka.distribution import ensure_distribution
+from localservices.kafka.errors import LocalKafkaError
 
 __all__ = ["build_parser", "fetch_only", "main", "run_foreground"]
 
@@ -81,7 +81,7 @@ def run_foreground(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m localkafka",
+        prog="python -m localservices.kafka",
         description="Run a local Apache Kafka (KRaft) until Ctrl-C.",
     )
     parser.add_argument(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import topic_names
-from app.codec import encode_json
+from app.kafka import topic_names
+from app.kafka.codec import encode_json
+from app.kafka.topics import raw_topic
 from app.main import settings
-from app.topics import raw_topic
 from domain.order_events import OrderEvent
 from domain.session_purchase import purchase_from_order
 

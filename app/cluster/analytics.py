@@ -8,7 +8,7 @@ counted twice. The partials are merged only if every partition of the input
 topics is covered exactly once; otherwise (a rebalance in flight, a worker
 still recovering or not answering) the answer is a 503, never wrong numbers.
 
-Asking the members is :mod:`app.group_fanout`'s job; the coverage check is
+Asking the members is :mod:`app.cluster.fanout`'s job; the coverage check is
 :mod:`domain.partition_coverage`'s.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from app.group_fanout import MemberAnswer, ask_group, own_url
+from app.cluster.fanout import MemberAnswer, ask_group, own_url
 from app.main import app, settings
 from domain.analytics_partials import (
     InvalidPartial,

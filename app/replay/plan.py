@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app import topic_names
+from app.kafka import topic_names
 from domain.timefmt import format_time
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Exceptions raised by :mod:`localkafka`.
+"""Exceptions raised by :mod:`localservices.kafka`.
 
 One root (:class:`LocalKafkaError`) so callers can catch "the local broker could
 not be provided" in one place; narrow subclasses say which step failed.
@@ -16,7 +16,7 @@ __all__ = [
 
 
 class LocalKafkaError(Exception):
-    """Root of every error raised by :mod:`localkafka`."""
+    """Root of every error raised by :mod:`localservices.kafka`."""
 
 
 class MissingPrerequisite(LocalKafkaError):

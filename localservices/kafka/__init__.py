@@ -1,6 +1,6 @@
 """A real local Apache Kafka (KRaft, no Docker) for tests and the demo.
 
-    from localkafka import LocalKafkaCluster
+    from localservices.kafka import LocalKafkaCluster
 
     with LocalKafkaCluster(brokers=1) as kafka:
         ...  # kafka.bootstrap_servers for aiokafka, kafka.url for Faust
@@ -9,10 +9,10 @@ The pinned release is fetched once with Maven into ``~/.cache/shopstream``
 (``$SHOPSTREAM_CACHE_DIR``); later runs need no network.
 """
 
-from localkafka.cli import run_foreground
-from localkafka.cluster import LocalKafkaCluster
-from localkafka.distribution import KAFKA_VERSION, KafkaDistribution, ensure_distribution
-from localkafka.errors import (
+from localservices.kafka.cli import run_foreground
+from localservices.kafka.cluster import LocalKafkaCluster
+from localservices.kafka.distribution import KAFKA_VERSION, KafkaDistribution, ensure_distribution
+from localservices.kafka.errors import (
     BrokerExited,
     BrokerStartError,
     DistributionFetchError,

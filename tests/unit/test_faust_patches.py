@@ -1,11 +1,11 @@
 """The Faust fixes: commits wait for table updates; a takeover drops no fetched record.
 
-Each fix has a test that fails against unpatched faust-streaming 0.15.3 (:mod:`app.faust_fixes`).
+Each fix has a test that fails against unpatched faust-streaming 0.15.3 (:mod:`app.faust_patches`).
 
 Faust commits input offsets right after ``producer.flush()``; unpatched, the
 buffer's flush returns once the queue is handed over (or after 0.1 s without
 progress), before the broker acknowledged anything: a crash then loses table
-updates whose inputs are already committed (see :mod:`app.faust_fixes`).
+updates whose inputs are already committed (see :mod:`app.faust_patches`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from faust.types import TP
 from faust.types.tuples import FutureMessage
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from app import faust_fixes
+from app import faust_patches
 
 
 class _Channel:
@@ -42,7 +42,7 @@ def _message(channel: _Channel) -> FutureMessage:
 
 
 async def test_flush_returns_only_after_every_buffered_message_is_acknowledged() -> None:
-    faust_fixes.install()
+    faust_patches.install()
     buffer = ProducerBuffer()
     buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
     channel = _Channel()
@@ -144,7 +144,7 @@ def _recovery(fetcher: _Fetcher, flow_control: FlowControlEvent) -> Any:
 
 async def _complete_recovery(*, flow_active: bool) -> tuple[_Fetcher, list[tuple[TP, int]]]:
     """Run on_recovery_completed with a live fetcher; returns it and what stays queued."""
-    faust_fixes.install()
+    faust_patches.install()
     flow_control = FlowControlEvent(initially_suspended=not flow_active)
     streams: FlowControlQueue[Any] = FlowControlQueue(
         flow_control=flow_control, clear_on_resume=True
@@ -201,7 +201,7 @@ class _AiokafkaFetcher:
 
 
 async def _fetch_while_pausing(active: set[TP], paused: set[TP]) -> tuple[Any, _AiokafkaFetcher]:
-    faust_fixes.install()
+    faust_patches.install()
     waiting = asyncio.Event()
     fetcher = _AiokafkaFetcher({ORDERS: [4, 5], STANDBY_CHANGELOG: [7]}, waiting)
     consumer = SimpleNamespace(_fetcher=fetcher, _closed=False, seek=fetcher.seek)
@@ -234,7 +234,7 @@ def test_the_patches_refuse_a_faust_or_aiokafka_they_were_not_checked_against(
 ) -> None:
     import faust
 
-    faust_fixes.install()  # the pinned versions: accepted
+    faust_patches.install()  # the pinned versions: accepted
     monkeypatch.setattr(faust, "__version__", "0.16.0")
     with pytest.raises(RuntimeError, match="re-check each patch"):
-        faust_fixes.install()
+        faust_patches.install()

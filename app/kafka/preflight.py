@@ -7,7 +7,7 @@ and the table changelogs with the configured partition count, and refuse to
 run when the three order topics are not co-partitioned (one order's events
 must meet on one worker). Last, before
 Faust opens a store, local table stores older than the latest
-``shopstream replay`` are wiped (:mod:`app.replay_generation`).
+``shopstream replay`` are wiped (:mod:`app.replay.generation`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from app import topic_names
-from app.replay_generation import prepare_datadir
+from app.kafka import topic_names
+from app.replay.generation import prepare_datadir
 from app.settings import Settings
 
 __all__ = ["PreflightError", "check_broker", "ensure_topics", "run_preflight"]
