@@ -33,8 +33,12 @@ def parse_time(value: object, *, field: str = "occurred_at") -> datetime:
 
 def format_time(moment: datetime) -> str:
     """Format as ``2026-11-21T10:00:00.000Z`` (milliseconds, UTC)."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    m = moment.astimezone(UTC)
+    # Not strftime("%Y"): glibc writes the year 872 as "872", and RFC 3339 needs four digits.
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+        f".{m.microsecond // 1000:03d}Z"
+    )
 
 
 def truncate_to_millis(moment: datetime) -> datetime:

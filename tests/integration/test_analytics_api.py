@@ -186,7 +186,8 @@ BAD_QUERIES = [
     ("/analytics/top-products?n=1.5", "n must be"),
     ("/analytics/sessions?until=yesterday", "until is not ISO-8601"),
     ("/analytics/sessions?until=2026-11-21T10:00:00", "no timezone"),
-    ("/analytics/revenue?until=2026-11-21T10:00:30Z", "whole minute"),
+    ("/analytics/revenue?until=2026-11-21T10:00:00%2B24:00", "until is not ISO-8601"),
+    ("/analytics/revenue?until=2026-11-21", "until is not ISO-8601"),
     ("/internal/analytics/partials?kind=nope&start=1&end=2", "kind must be one of"),
     ("/internal/analytics/partials?kind=revenue&start=1&end=x", "epoch minutes"),
 ]

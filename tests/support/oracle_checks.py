@@ -131,7 +131,7 @@ def analytics_probes(
     """Analytics requests over one log's event time, with the oracle's answers.
 
     ``start`` is the log's first minute, ``last`` its last event; ranges are
-    whole minutes (the worker refuses others), from one minute to the whole log.
+    whole minutes (the worker would round others up), from one minute to the whole log.
     A top-products probe whose answer depends on whether unviewed products rank
     fails, or with ``skip_ambiguous`` is left out (a log cut in two has products
     bought in one half and viewed in the other).

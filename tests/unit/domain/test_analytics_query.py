@@ -67,9 +67,14 @@ def test_until_is_iso_8601_with_a_timezone(raw: str) -> None:
     [
         ("yesterday", "not ISO-8601"),
         ("2026-11-21T10:00:00", "no timezone"),
-        ("2026-11-21T10:00:30Z", "whole minute"),
-        ("2026-11-21T10:00:00.001Z", "whole minute"),
         ("2026-13-01T00:00:00Z", "not ISO-8601"),
+        ("2026-02-29T00:00:00Z", "not ISO-8601"),
+        ("2026-11-21T10:00:00+24:00", "not ISO-8601"),
+        ("2026-11-21T10:00:61Z", "not ISO-8601"),
+        ("2026-11-21", "not ISO-8601"),
+        ("2026-11-21 10:00:00Z", "not ISO-8601"),
+        ("20261121T100000Z", "not ISO-8601"),
+        ("\uff12\uff10\uff12\uff16-11-21T10:00:00Z", "not ISO-8601"),  # full-width digits
     ],
 )
 def test_until_refuses_bad_times(raw: str, message: str) -> None:
@@ -88,7 +93,45 @@ def test_the_range_ends_at_until_and_excludes_it() -> None:
     assert session_range(until).minutes == 30
 
 
-def test_a_range_before_the_year_1_is_refused() -> None:
-    until = parse_until("0001-01-01T00:30:00Z", now=NOW)
-    with pytest.raises(InvalidQuery, match="before the year 1"):
-        query_range(60, until)
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # inside a minute: rounded up to the next whole minute, like the default now
+        ("2026-11-21T10:00:30Z", datetime(2026, 11, 21, 10, 1, tzinfo=UTC)),
+        ("2026-11-21T10:00:00.001Z", datetime(2026, 11, 21, 10, 1, tzinfo=UTC)),
+        ("2026-11-21T10:00:00.000000000Z", datetime(2026, 11, 21, 10, 0, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, 0, 0, tzinfo=UTC)),  # a leap second
+        # any offset RFC 3339 allows, any four-digit year
+        ("2026-11-21T10:00:00+23:52", datetime(2026, 11, 20, 10, 8, tzinfo=UTC)),
+        ("0872-07-26T00:20:35-17:58", datetime(872, 7, 26, 18, 19, tzinfo=UTC)),
+        ("0245-07-11t10:44:31.168z", datetime(245, 7, 11, 10, 45, tzinfo=UTC)),
+    ],
+)
+def test_until_takes_any_rfc_3339_time_rounded_up_to_a_whole_minute(
+    raw: str, expected: datetime
+) -> None:
+    assert minute_time(parse_until(raw, now=NOW)) == expected
+
+
+def test_answers_write_early_years_with_four_digits() -> None:
+    span = query_range(60, parse_until("0872-07-26T01:00:00Z", now=NOW))
+    assert span.bounds() == {
+        "from": "0872-07-26T00:00:00.000Z",
+        "until": "0872-07-26T01:00:00.000Z",
+    }
+
+
+@pytest.mark.parametrize(
+    "raw, minutes, bounds",
+    [
+        ("0001-01-01T00:30:00Z", 60, ("0001-01-01T00:00:00.000Z", "0001-01-01T00:30:00.000Z")),
+        ("0001-01-01T00:00:00+23:52", 60, ("0001-01-01T00:00:00.000Z",) * 2),
+        ("0000-06-01T00:00:00Z", 60, ("0001-01-01T00:00:00.000Z",) * 2),
+        ("9999-12-31T23:59:30Z", 1, ("9999-12-31T23:59:00.000Z",) * 2),
+    ],
+)
+def test_a_range_is_cut_to_the_years_1_to_9999(
+    raw: str, minutes: int, bounds: tuple[str, str]
+) -> None:
+    span = query_range(minutes, parse_until(raw, now=NOW))
+    assert (span.bounds()["from"], span.bounds()["until"]) == bounds
