@@ -8,6 +8,10 @@ Where the broker comes from, in this order:
 3. Otherwise the project's own Apache Kafka (:mod:`localservices.kafka`), fetched from
    Maven Central once and started on a free loopback port.
 Integration tests never fake the broker.
+
+The schema registry (``schema_registry``, started only by the tests that ask
+for it) comes from ``SCHEMA_REGISTRY_URL`` when set, otherwise the project's
+own Apicurio Registry (:mod:`localservices.registry`) on a free loopback port.
 """
 
 from __future__ import annotations
@@ -69,6 +73,23 @@ def kafka_broker() -> Iterator[BrokerAddress]:
 def kafka_bootstrap(kafka_broker: BrokerAddress) -> str:
     """``host:port`` of the session broker, for plain aiokafka clients."""
     return kafka_broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def schema_registry() -> Iterator[str]:
+    """The session's real Confluent-compatible registry: its URL (``…/apis/ccompat/v7``).
+
+    In-memory and shared by the session: tests name their subjects with
+    :func:`unique` ids so they do not meet.
+    """
+    configured = os.environ.get("SCHEMA_REGISTRY_URL")
+    if configured:
+        yield configured
+        return
+    from localservices.registry import LocalSchemaRegistry
+
+    with LocalSchemaRegistry() as registry:
+        yield registry.url
 
 
 @pytest.fixture

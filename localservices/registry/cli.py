@@ -1,0 +1,84 @@
+"""Run a local schema registry in the foreground (``python -m localservices.registry``).
+
+Stdout carries exactly one line, ``SCHEMA_REGISTRY_URL=http://127.0.0.1:PORT/apis/ccompat/v7``,
+printed when the API answers, so a script can wait for it and export it;
+everything else goes to stderr. ``--fetch-only`` fills the cache (``make setup``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from localkafka.errors import LocalKafkaError
+from localservices.registry.distribution import ensure_apicurio
+from localservices.registry.server import LocalSchemaRegistry
+
+__all__ = ["main"]
+
+
+class _StopRequested(BaseException):
+    """Raised from the signal handler so a start in progress unwinds and cleans up."""
+
+
+def _request_stop(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequested(signum)
+
+
+def _fetch_only() -> int:
+    try:
+        dist = ensure_apicurio()
+    except LocalKafkaError as exc:
+        print(f"localservices.registry: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(
+        f"localservices.registry: Apicurio Registry {dist.version} is in {dist.home}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return 0
+
+
+def _run(port: int | None) -> int:
+    registry = LocalSchemaRegistry(port=port)
+    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        registry.start()
+        print(f"SCHEMA_REGISTRY_URL={registry.url}", flush=True)
+        print(
+            f"localservices.registry: ready in {registry.startup_seconds:.1f} s; Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        while registry.is_running():
+            time.sleep(1.0)
+        print("localservices.registry: the registry exited", file=sys.stderr, flush=True)
+        return 1
+    except _StopRequested:
+        return 0
+    except LocalKafkaError as exc:
+        print(f"localservices.registry: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not abort the stop
+        registry.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m localservices.registry",
+        description="Run a local Apicurio Registry (Confluent-compatible API) until Ctrl-C.",
+    )
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default: a free one)")
+    parser.add_argument(
+        "--fetch-only", action="store_true", help="only fetch Apicurio into the cache, then exit"
+    )
+    args = parser.parse_args(argv)
+    return _fetch_only() if args.fetch_only else _run(args.port)
