@@ -6,6 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# uv installs the dependencies (seconds, where pip took minutes); pyproject.toml declares them.
+UV_PIN := uv==0.13.8
+UV_PY  := --python $(BIN)/python
+# `make test` shows where the time goes: the slowest tests, after the summary.
+DURATIONS ?= --durations=15 --durations-min=2
 
 .DEFAULT_GOAL := help
 .PHONY: help prereqs setup lint format test test-unit test-integration test-full demo bench clean
@@ -13,14 +18,14 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-prereqs:  ## say clearly what this machine lacks (python3.11+, JDK 17+, Maven)
-	@$(PYTHON) tools/check_prereqs.py
+prereqs:  ## list what this machine has and lacks (Python 3.11+, JDK 17+, Maven; Chromium, Node.js for some tests)
+	@$(PYTHON) tools/check_prereqs.py --list
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) tools/check_prereqs.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check $(UV_PIN)
+	$(BIN)/uv pip install --quiet $(UV_PY) -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv, install ShopStream and fetch Apache Kafka (cached)
@@ -36,13 +41,13 @@ format: setup  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 
 test: lint  ## everything CI runs: lint, types, unit and integration tests (real Kafka)
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" $(DURATIONS) $(PYTEST_ARGS)
 
 test-unit: setup  ## unit tests only (no broker)
 	$(BIN)/pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 test-full: lint  ## the whole suite including the long fault-tolerance runs
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(DURATIONS) $(PYTEST_ARGS)
 
 demo: setup  ## local broker (unless KAFKA_BROKER is set), a worker and the load generator
 	$(BIN)/python -m app.demo
@@ -51,7 +56,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_ARGS ?=
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/uv pip install --quiet $(UV_PY) -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
 bench: setup $(BENCH_STAMP)  ## benchmarks on their own broker and workers (BENCH_QUICK=1: smoke run; bench/README.md)

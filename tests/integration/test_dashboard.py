@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import shutil
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -29,6 +28,7 @@ from app.web.dashboard_feed import SOURCES
 from domain.timefmt import format_time, now_utc
 from loadgen import SimulationOptions, run_simulation
 from tests.support.kafka_io import produce
+from tests.support.prerequisites import require_program
 from tests.support.worker_process import ROOT, WorkerProcess
 
 CHROMIUM_ARGS = [
@@ -76,12 +76,9 @@ def _chromium_or_skip() -> str:
             "playwright is not installed: the dashboard browser test will be skipped "
             "(pip install -e '.[dev]')"
         )
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip(
-            "chromium not found: the dashboard browser test will be skipped (apt-get install chromium)"
-        )
-    return chromium
+    return require_program(
+        "chromium", needed_for="the dashboard browser test", install="apt-get install chromium"
+    )
 
 
 def _order_created(unique: str) -> dict[str, Any]:
