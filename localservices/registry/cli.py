@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from types import FrameType
 
-from localkafka.errors import LocalKafkaError
+from localservices.kafka.errors import LocalKafkaError
 from localservices.registry.distribution import ensure_apicurio
 from localservices.registry.server import LocalSchemaRegistry
 

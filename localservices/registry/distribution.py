@@ -21,7 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from localkafka.distribution import _exclusive_lock, check_java, default_cache_root, find_mvn
+from localservices.kafka.distribution import (
+    _exclusive_lock,
+    check_java,
+    default_cache_root,
+    find_mvn,
+)
 from localservices.registry.errors import DistributionFetchError
 
 __all__ = ["APICURIO_VERSION", "ApicurioDistribution", "ensure_apicurio"]
@@ -46,7 +51,7 @@ class ApicurioDistribution:
 
     @property
     def class_archive(self) -> Path:
-        """The registry's AppCDS archive (see :class:`localkafka.classarchive.ClassArchive`).
+        """The registry's AppCDS archive (see :class:`localservices.kafka.classarchive.ClassArchive`).
 
         Named after the java build: HotSpot ignores archives of another build.
         """

@@ -6,7 +6,7 @@ service could not be provided" catches the registry's failures too.
 
 from __future__ import annotations
 
-from localkafka.errors import DistributionFetchError, LocalKafkaError, MissingPrerequisite
+from localservices.kafka.errors import DistributionFetchError, LocalKafkaError, MissingPrerequisite
 
 __all__ = [
     "DistributionFetchError",

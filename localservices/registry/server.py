@@ -23,10 +23,10 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from localkafka.classarchive import ClassArchive
-from localkafka.config import LOOPBACK, free_ports
-from localkafka.layout import is_port_free, make_temp_dir
-from localkafka.process import JavaProcess, read_tail, register_cleanup, unregister_cleanup
+from localservices.kafka.classarchive import ClassArchive
+from localservices.kafka.config import LOOPBACK, free_ports
+from localservices.kafka.layout import is_port_free, make_temp_dir
+from localservices.kafka.process import JavaProcess, read_tail, register_cleanup, unregister_cleanup
 from localservices.registry.distribution import (
     APICURIO_VERSION,
     ApicurioDistribution,
