@@ -28,8 +28,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/uv pip install --quiet $(UV_PY) -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv, install ShopStream and fetch Apache Kafka (cached)
+setup: $(STAMP)  ## create .venv, install ShopStream and fetch Apache Kafka and Apicurio Registry (cached)
 	$(BIN)/python -m localservices.kafka --fetch-only
+	$(BIN)/python -m localservices.registry --fetch-only
 
 lint: setup  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
