@@ -1,0 +1,99 @@
+"""The Node.js example (``examples/node``) for integration tests: found, installed once, run.
+
+Node.js is optional for ``make test`` on a laptop: without ``node`` 20+ and ``npm`` the
+tests that use it are skipped with one line saying how to get them (in CI they fail). ``npm ci`` runs from the lockfile
+once per lockfile change (a stamp in ``node_modules``), the plain-JSON install
+(``--omit=optional``: KafkaJS only, seconds) unless the registry client is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.support.prerequisites import in_ci, require_program
+
+__all__ = ["NODE_EXAMPLE", "install_node_example", "node_or_skip", "node_process", "run_node"]
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_EXAMPLE = ROOT / "examples" / "node"
+MIN_NODE_MAJOR = 20
+HOW_TO_GET = "apt-get install nodejs npm, or https://nodejs.org"
+_STAMP = NODE_EXAMPLE / "node_modules" / ".shopstream-installed"
+
+
+def _node_major(node: str) -> int | None:
+    result = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    match = re.match(r"v(\d+)\.", result.stdout.strip())
+    return int(match.group(1)) if match else None
+
+
+def node_or_skip() -> str:
+    """The ``node`` executable (20+, with npm); otherwise skip (laptop) or fail (CI) in one line."""
+    needed_for = "the Node.js interop tests"
+    node = require_program("node", needed_for=needed_for, install=HOW_TO_GET)
+    require_program("npm", needed_for=needed_for, install=HOW_TO_GET)
+    major = _node_major(node)
+    if major is None or major < MIN_NODE_MAJOR:
+        message = f"Node.js {MIN_NODE_MAJOR}+ needed, found {major}: {needed_for} will be skipped ({HOW_TO_GET})"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return node
+
+
+def install_node_example(*, with_registry: bool = False) -> None:
+    """``npm ci`` in examples/node unless this lockfile is already installed (stamp)."""
+    lock = hashlib.sha256((NODE_EXAMPLE / "package-lock.json").read_bytes()).hexdigest()
+    installed = _STAMP.read_text().split() if _STAMP.exists() else []
+    if installed[:1] == [lock] and ("full" in installed or not with_registry):
+        return
+    command = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+    if not with_registry:
+        command.append("--omit=optional")
+    result = subprocess.run(
+        command, cwd=NODE_EXAMPLE, capture_output=True, text=True, timeout=900, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed in {NODE_EXAMPLE}:\n{result.stderr[-3000:]}"
+        )
+    _STAMP.write_text(f"{lock} {'full' if with_registry else 'plain'}\n")
+
+
+def run_node(
+    script: str, args: Sequence[str], *, env: Mapping[str, str], timeout: float = 60.0
+) -> str:
+    """Run one of the example's scripts to the end; returns stdout, raises on failure."""
+    result = subprocess.run(
+        ["node", script, *args],
+        cwd=NODE_EXAMPLE,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"node {script} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def node_process(
+    script: str, args: Sequence[str], *, env: Mapping[str, str]
+) -> subprocess.Popen[str]:
+    """Start one of the example's scripts in the background (stdout and stderr piped)."""
+    return subprocess.Popen(
+        ["node", script, *args],
+        cwd=NODE_EXAMPLE,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
