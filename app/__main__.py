@@ -83,11 +83,13 @@ def _prepare_broker(command: str) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``shopstream`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
+    command = _command(args)
     try:
-        load_settings()
+        settings = load_settings()
+        if command == "worker":
+            settings.check_exposure()
     except SettingsError as exc:
         _fail(str(exc))
-    command = _command(args)
     if command in BROKER_COMMANDS:
         _prepare_broker(command)
     from app.main import app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -62,6 +63,8 @@ def main() -> None:
     cluster = None
     worker = simulator = None
     env = dict(os.environ)
+    # Worker-to-worker paths need the group's secret; the demo makes one up per run.
+    env.setdefault("SHOPSTREAM_CLUSTER_TOKEN", secrets.token_urlsafe(24))
     try:
         if settings.kafka_broker is None:
             from app.kafka.local_broker import LocalBrokerError, start_demo_broker

@@ -9,6 +9,7 @@ command line can print it and stop instead of dumping a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import socket
@@ -66,6 +67,26 @@ class Settings:
     #: Analytics: an event more than this many seconds behind its partition's event time is late.
     late_grace_seconds: int = 600
     log_level: str = "info"
+    #: Shared secret of the workers of one group: worker-to-worker paths (``/internal/...``,
+    #: Faust's ``/router/...``) require it; a worker listening beyond loopback must have one.
+    cluster_token: str | None = None
+    #: Dashboard event-stream clients served at once; more are answered 503 with Retry-After.
+    max_sse_clients: int = 1000
+    #: ``/orders/{id}?wait_for=...`` waits held at once; more are answered 503 with Retry-After.
+    max_long_polls: int = 2000
+
+    @property
+    def listens_beyond_loopback(self) -> bool:
+        """Whether the web server can be reached from other machines."""
+        return not _is_loopback(self.web_host)
+
+    def check_exposure(self) -> None:
+        """Refuse a worker that listens beyond loopback without a cluster token."""
+        if self.listens_beyond_loopback and self.cluster_token is None:
+            raise SettingsError(
+                f"SHOPSTREAM_CLUSTER_TOKEN must be set when the web server listens beyond "
+                f"loopback (SHOPSTREAM_WEB_HOST={self.web_host}): worker-to-worker paths need it"
+            )
 
     @property
     def canonical_url(self) -> str:
@@ -169,6 +190,21 @@ def _log_level(raw: str) -> str:
     return level
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name other than localhost may resolve to anything
+        return False
+
+
+def _cluster_token(raw: str) -> str:
+    if not re.fullmatch(r"[\x21-\x7e]{16,256}", raw):
+        raise ValueError("must be 16 to 256 printable ASCII characters without spaces")
+    return raw
+
+
 def _read(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -238,4 +274,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             defaults.late_grace_seconds,
         ),
         log_level=_read(env, "SHOPSTREAM_LOG_LEVEL", _log_level, defaults.log_level),
+        cluster_token=_read(env, "SHOPSTREAM_CLUSTER_TOKEN", _cluster_token, None),
+        max_sse_clients=_read(
+            env, "SHOPSTREAM_MAX_SSE_CLIENTS", _int_between(0, 100_000), defaults.max_sse_clients
+        ),
+        max_long_polls=_read(
+            env, "SHOPSTREAM_MAX_LONG_POLLS", _int_between(0, 100_000), defaults.max_long_polls
+        ),
     )

@@ -86,7 +86,7 @@ def local_stats() -> dict[str, Any]:
 
 async def global_partial(kind: PartialKind, span: QueryRange) -> Partial:
     """The merged partial of the whole group; AnalyticsUnavailable when it would be incomplete."""
-    params = {"kind": kind.value, "start": str(span.start), "end": str(span.end)}
+    params = {"kind": kind.value, "start": str(span.start), "minutes": str(span.minutes)}
 
     async def local() -> dict[str, Any]:
         return local_partial(kind, span)

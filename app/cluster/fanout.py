@@ -16,13 +16,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 
-from app.main import app
+from app.cluster.token import CLUSTER_TOKEN_HEADER
+from app.main import app, settings
 
 __all__ = ["MemberAnswer", "ask_group", "group_urls"]
+
+
+#: Peers answer internal paths only with the group's token (:mod:`app.cluster.token`).
+_CLUSTER_HEADERS: Final = (
+    {CLUSTER_TOKEN_HEADER: settings.cluster_token} if settings.cluster_token else {}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,7 @@ async def _ask_member(
         async with app.http_client.get(
             f"{url.rstrip('/')}{path}",
             params=dict(params),
+            headers=_CLUSTER_HEADERS,
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as response:
             body = await response.json(content_type=None)

@@ -28,6 +28,8 @@ __all__ = [
     "DASHBOARD_SOURCE_FAILURES",
     "DEAD_LETTERS",
     "EVENTS_PROCESSED",
+    "HTTP_HELD",
+    "HTTP_REFUSED",
     "METRICS_REGISTRY",
     "ORDER_STATUS_CHANGES",
     "record_dead_letter",
@@ -59,6 +61,19 @@ ORDER_STATUS_CHANGES: Final = Counter(
 DASHBOARD_CLIENTS: Final = Gauge(
     "shopstream_dashboard_clients",
     "Browsers connected to the dashboard's live stream (GET /dashboard/events).",
+    registry=METRICS_REGISTRY,
+)
+HTTP_HELD: Final = Gauge(
+    "shopstream_http_held_connections",
+    "Long-lived HTTP connections held now, by kind (sse: dashboard streams, long_poll: "
+    "order waits); each kind is capped (SHOPSTREAM_MAX_SSE_CLIENTS, SHOPSTREAM_MAX_LONG_POLLS).",
+    ["kind"],
+    registry=METRICS_REGISTRY,
+)
+HTTP_REFUSED: Final = Counter(
+    "shopstream_http_refused",
+    "Long-lived HTTP connections refused with 503 and Retry-After because the cap was reached.",
+    ["kind"],
     registry=METRICS_REGISTRY,
 )
 DASHBOARD_SOURCE_FAILURES: Final = Counter(

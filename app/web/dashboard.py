@@ -12,9 +12,11 @@ aiohttp router.
 
 The event stream is an aiohttp ``StreamResponse`` returned from a Faust view
 (Faust's aiohttp driver hands views aiohttp's own request and passes a returned
-aiohttp response through). A client that goes away ends its loop at the next
-write; server shutdown ends every stream through aiohttp's ``on_shutdown``
-signal, so stopping a worker never waits on open dashboards.
+aiohttp response through). A client that goes away ends its stream at once
+(the driver cancels abandoned handlers); server shutdown ends every stream
+through aiohttp's ``on_shutdown`` signal, so stopping a worker never waits on
+open dashboards. At most ``SHOPSTREAM_MAX_SSE_CLIENTS`` streams are open at
+once; one more is answered 503 with ``Retry-After`` (:mod:`app.web.access`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import aiohttp
 from aiohttp import web as aioweb
 from faust.web import Request, Response, View
 
-from app.main import app
+from app.main import app, settings
 from app.monitoring import metrics as shop_metrics
+from app.web.access import Admission, AtCapacity
 from app.web.dashboard_feed import SnapshotHub, compose_snapshot, sse_event
 from app.web.responses import json_error
 
@@ -37,6 +40,7 @@ __all__ = [
     "STATIC_FILES",
     "hub",
     "loopback_base_url",
+    "stream_clients",
 ]
 
 DASHBOARD_EVENTS_PATH: Final = "/dashboard/events"
@@ -92,6 +96,8 @@ async def _compose() -> dict[str, Any]:
 
 #: One poller per worker, shared by every connected browser.
 hub = SnapshotHub(_compose, interval=SNAPSHOT_INTERVAL_SECONDS)
+#: Open event streams; beyond ``SHOPSTREAM_MAX_SSE_CLIENTS`` a new one gets a 503.
+stream_clients = Admission("sse", settings.max_sse_clients, shop_metrics.DASHBOARD_CLIENTS)
 
 
 async def _end_streams(_web_app: aioweb.Application) -> None:
@@ -131,6 +137,13 @@ class DashboardEventsView(View):
     """``text/event-stream`` of dashboard snapshots until the client or the server leaves."""
 
     async def get(self, request: Request) -> Response:
+        try:
+            with stream_clients.slot():
+                return cast(Response, await self._stream(cast(aioweb.Request, request)))
+        except AtCapacity as full:
+            return cast(Response, full.response())
+
+    async def _stream(self, request: aioweb.Request) -> aioweb.StreamResponse:
         response = aioweb.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -138,8 +151,7 @@ class DashboardEventsView(View):
                 "X-Accel-Buffering": "no",  # proxies must not hold events back
             }
         )
-        await response.prepare(cast(aioweb.Request, request))
-        shop_metrics.DASHBOARD_CLIENTS.inc()
+        await response.prepare(request)
         try:
             await response.write(f"retry: {RECONNECT_MILLIS}\n\n".encode())
             async with contextlib.aclosing(hub.stream()) as snapshots:
@@ -147,6 +159,4 @@ class DashboardEventsView(View):
                     await response.write(sse_event(snapshot))
         except ConnectionResetError:  # the browser went away (aiohttp's write error)
             pass
-        finally:
-            shop_metrics.DASHBOARD_CLIENTS.dec()
-        return cast(Response, response)
+        return response

@@ -18,11 +18,14 @@ from typing import Any, Final
 from faust.web import Request, Response, View
 
 from app.main import app
+from app.web.internal_analytics import LAST_START
 from app.web.openapi_schemas import (
     BAD_INPUT,
     MINUTES,
     SCHEMAS,
+    SECURITY_SCHEMES,
     UNTIL,
+    busy_response,
     error_response,
     get_path,
     internal_path,
@@ -31,6 +34,8 @@ from app.web.openapi_schemas import (
     param,
     ref,
 )
+from app.web.order_status import INTERNAL_STATUS_COUNTS_PATH
+from domain.analytics_query import FIRST_MINUTE, MAX_MINUTES
 
 __all__ = ["OPENAPI_PATH", "openapi_document"]
 
@@ -60,6 +65,10 @@ PATHS: Final[dict[str, Any]] = {
                     required=["error"],
                 ),
             ),
+            "503": busy_response(
+                "The owner of the order is not known or not reachable right now (rebalancing), "
+                "or wait_for: this worker holds SHOPSTREAM_MAX_LONG_POLLS waits already"
+            ),
         },
         params=[
             param("order_id", "path", _ID, "The order id."),
@@ -68,7 +77,8 @@ PATHS: Final[dict[str, Any]] = {
                 "timeout",
                 "query",
                 {"type": "number", "minimum": 0, "maximum": 300, "default": 30},
-                "Seconds to wait (with wait_for only).",
+                "Seconds to wait, from 0 to 300 (checked always, used with wait_for only). "
+                "The wait ends early when the client hangs up.",
             ),
         ],
     ),
@@ -165,13 +175,21 @@ PATHS: Final[dict[str, Any]] = {
         ],
     ),
     "/dashboard/events": get_path(
-        "Server-sent events: every ~2 s an event 'snapshot' whose data is a DashboardSnapshot "
-        "(this worker's API answers, composed over loopback).",
+        "Server-sent events: first 'retry: 3000', then every ~2 s an event 'snapshot' whose "
+        "data (one line of JSON) is a DashboardSnapshot: this worker's API answers, composed "
+        "over loopback.",
         {
             "200": {
-                "description": "An endless text/event-stream.",
-                "content": {"text/event-stream": {"schema": ref("DashboardSnapshot")}},
-            }
+                "description": "An endless text/event-stream; each event's data is a "
+                "DashboardSnapshot (components/schemas).",
+                "content": {
+                    "text/event-stream": {
+                        "schema": {"type": "string"},
+                        "x-event-data-schema": ref("DashboardSnapshot"),
+                    }
+                },
+            },
+            "503": busy_response("This worker serves SHOPSTREAM_MAX_SSE_CLIENTS streams already"),
         },
     ),
     "/internal/analytics/partials": internal_path(
@@ -183,10 +201,27 @@ PATHS: Final[dict[str, Any]] = {
                 "query",
                 {"type": "string", "enum": ["revenue", "products", "funnel", "sessions"]},
                 "Which analytics answer.",
+                required=True,
             ),
-            param("start", "query", {"type": "integer"}, "First epoch minute (inclusive)."),
-            param("end", "query", {"type": "integer"}, "Last epoch minute (exclusive)."),
+            param(
+                "start",
+                "query",
+                {"type": "integer", "minimum": FIRST_MINUTE, "maximum": LAST_START},
+                "First epoch minute of the range (a minute of the years 1 to 9999).",
+                required=True,
+            ),
+            param(
+                "minutes",
+                "query",
+                {"type": "integer", "minimum": 1, "maximum": MAX_MINUTES},
+                "Length of the range in minutes.",
+                required=True,
+            ),
         ],
+    ),
+    INTERNAL_STATUS_COUNTS_PATH: internal_path(
+        "Worker-to-worker: this worker's order-status counts (the scope=local answer of "
+        "/analytics/order-status-counts); the worker asked by a client adds everyone's."
     ),
     "/internal/analytics/stats": internal_path(
         "Worker-to-worker and operators: analytics rows held per active partition of this worker."
@@ -220,7 +255,7 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

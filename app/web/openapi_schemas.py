@@ -16,9 +16,11 @@ __all__ = [
     "BAD_INPUT",
     "MINUTES",
     "SCHEMAS",
+    "SECURITY_SCHEMES",
     "STATUSES",
     "TIME",
     "UNTIL",
+    "busy_response",
     "error_response",
     "get_path",
     "internal_path",
@@ -55,14 +57,33 @@ def error_response(description: str) -> dict[str, Any]:
     return json_response(description, ref("Error"))
 
 
-def param(name: str, where: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+def param(
+    name: str,
+    where: str,
+    schema: dict[str, Any],
+    description: str,
+    *,
+    required: bool | None = None,
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
-        "required": where == "path",
+        "required": where == "path" if required is None else required,
         "schema": schema,
         "description": description,
     }
+
+
+def busy_response(what: str) -> dict[str, Any]:
+    """503 for a connection beyond its cap: the client should retry after ``Retry-After`` s."""
+    response = error_response(f"{what}; retry after Retry-After seconds.")
+    response["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    return response
 
 
 def get_path(summary: str, responses: dict[str, Any], *, params: list[Any] | None = None) -> Any:
@@ -81,11 +102,16 @@ def internal_path(summary: str, *, params: list[Any] | None = None) -> Any:
                 "Internal answer (shape may change between versions).", {"type": "object"}
             ),
             "400": BAD_INPUT,
+            "403": error_response(
+                "No or a wrong X-ShopStream-Cluster-Token (required when the worker has one)."
+            ),
             "503": error_response("This worker cannot answer right now (rebalancing, recovery)."),
         },
         params=params,
     )
     item["get"]["tags"] = ["internal"]
+    item["get"]["x-internal"] = True
+    item["get"]["security"] = [{"clusterToken": []}]
     return item
 
 
@@ -98,11 +124,24 @@ MINUTES = param(
 UNTIL = param(
     "until",
     "query",
-    TIME,
-    "End of the range (exclusive); default: now, rounded up to the next whole minute.",
+    {"type": "string", "format": "date-time", "examples": ["2026-11-21T10:00:00.000Z"]},
+    "End of the range (exclusive), an RFC 3339 time with any offset; a time inside a minute "
+    "is rounded up to the next whole minute (state is kept per minute); default: now, rounded "
+    "up. The range is cut to the years 1 to 9999; the answer's from and until say which range "
+    "was counted.",
 )
 RANGE = {"from": TIME, "until": TIME}
 BAD_INPUT = error_response("Malformed or out-of-range parameter.")
+
+#: Worker-to-worker paths (tag ``internal``) need the group's token when it has one.
+SECURITY_SCHEMES: Final[dict[str, Any]] = {
+    "clusterToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-ShopStream-Cluster-Token",
+        "description": "SHOPSTREAM_CLUSTER_TOKEN, the secret the workers of one group share.",
+    }
+}
 
 SCHEMAS: Final[dict[str, Any]] = {
     "Error": obj({"error": {"type": "string"}}),

@@ -5,8 +5,9 @@ is in ``GET /openapi.json``). There is no aggregate table behind it yet, so each
 worker scans its own ``orders`` table, reading only the ``status`` field of
 each stored :meth:`domain.order_state.OrderState.to_dict`, and only in its
 *active* partitions: standby copies are someone else's to count. The worker
-asked then fans out to the other workers of the group (``scope=local`` calls,
-:mod:`app.cluster.fanout`) and adds their answers. Each answer names the
+asked then fans out to the other workers of the group (``GET
+/internal/order-status-counts``, the ``scope=local`` answer behind the cluster
+token, :mod:`app.cluster.fanout`) and adds their answers. Each answer names the
 partitions it covered, so the sum says whether every partition was counted
 exactly once (``complete``, :mod:`domain.partition_coverage`); during a
 rebalance, or when a worker does not answer, it says so instead of pretending.
@@ -39,6 +40,7 @@ from tables.orders import orders_table
 from tables.ownership import active_partitions
 
 __all__ = [
+    "INTERNAL_STATUS_COUNTS_PATH",
     "ORDER_STATUS_COUNTS_PATH",
     "StatusCounts",
     "merge_counts",
@@ -48,6 +50,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ORDER_STATUS_COUNTS_PATH: Final = "/analytics/order-status-counts"
+#: What the workers ask each other (the same answer as ``scope=local``, behind the cluster token).
+INTERNAL_STATUS_COUNTS_PATH: Final = "/internal/order-status-counts"
 LOCAL_CACHE_SECONDS: Final = 1.0
 SCAN_BATCH: Final = 2000
 PEER_TIMEOUT_SECONDS: Final = 2.0
@@ -141,8 +145,8 @@ async def _local_answer() -> dict[str, Any]:
 async def cluster_counts() -> dict[str, Any]:
     """Every member's counts added up; members that did not answer are named, not guessed."""
     members = await ask_group(
-        ORDER_STATUS_COUNTS_PATH,
-        {"scope": "local"},
+        INTERNAL_STATUS_COUNTS_PATH,
+        {},
         local=_local_answer,
         timeout=PEER_TIMEOUT_SECONDS,
     )
@@ -164,13 +168,27 @@ class OrderStatusCountsView(View):
     """Orders per current status, over all partitions (``scope=local``: this worker's only)."""
 
     async def get(self, request: Request) -> Response:
-        scope = query(request, "scope") or "cluster"
-        if scope not in SCOPES:
+        scope = query(request, "scope")
+        if scope is None:
+            scope = "cluster"
+        elif scope not in SCOPES:
             return json_error(self, f"scope must be one of {', '.join(SCOPES)}", status=400)
         if scope == "cluster":
             return self.json({"scope": scope, **await cluster_counts()})
-        try:
-            return self.json(await _local_answer())
-        except Exception as exc:  # a rebalance closed a store mid-scan: ask again later
-            logger.warning("order-status-counts: local scan failed: %r", exc)
-            return json_error(self, "counts unavailable (rebalancing); retry", status=503)
+        return await _local_view(self)
+
+
+async def _local_view(view: View) -> Response:
+    try:
+        return view.json(await _local_answer())
+    except Exception as exc:  # a rebalance closed a store mid-scan: ask again later
+        logger.warning("order-status-counts: local scan failed: %r", exc)
+        return json_error(view, "counts unavailable (rebalancing); retry", status=503)
+
+
+@app.page(INTERNAL_STATUS_COUNTS_PATH)
+class InternalStatusCountsView(View):
+    """Worker-to-worker: this worker's counts, as ``scope=local`` (needs the cluster token)."""
+
+    async def get(self, request: Request) -> Response:
+        return await _local_view(self)

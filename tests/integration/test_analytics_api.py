@@ -189,7 +189,8 @@ BAD_QUERIES = [
     ("/analytics/revenue?until=2026-11-21T10:00:00%2B24:00", "until is not ISO-8601"),
     ("/analytics/revenue?until=2026-11-21", "until is not ISO-8601"),
     ("/internal/analytics/partials?kind=nope&start=1&end=2", "kind must be one of"),
-    ("/internal/analytics/partials?kind=revenue&start=1&end=x", "epoch minutes"),
+    ("/internal/analytics/partials?kind=revenue&start=x&minutes=1", "epoch minute"),
+    ("/internal/analytics/partials?kind=revenue&start=1&minutes=0", "minutes must be"),
 ]
 
 

@@ -46,7 +46,9 @@ async def test_the_group_is_asked_and_the_partials_of_all_workers_are_merged(
     monkeypatch.setattr(analytics_cluster, "ask_group", ask_group)
     merged = await global_partial(PartialKind.PRODUCTS, SPAN)
     assert merged == ProductsPartial({"a": (4, 0, 2), "b": (2, 1, 0)})
-    assert asked == [(INTERNAL_PARTIALS_PATH, {"kind": "products", "start": "100", "end": "160"})]
+    assert asked == [
+        (INTERNAL_PARTIALS_PATH, {"kind": "products", "start": "100", "minutes": "60"})
+    ]
 
 
 @pytest.mark.parametrize(
@@ -74,13 +76,18 @@ def test_an_incomplete_group_answers_503_never_wrong_numbers(
 
 
 def test_partial_requests_are_validated() -> None:
-    assert parse_partial_request("funnel", "100", "160") == (PartialKind.FUNNEL, SPAN)
-    for kind, start, end in [
+    assert parse_partial_request("funnel", "100", "60") == (PartialKind.FUNNEL, SPAN)
+    for kind, start, minutes in [
         ("nope", "1", "2"),
         ("revenue", "1", "x"),
         ("revenue", None, "2"),
-        ("revenue", "5", "5"),
+        ("revenue", "5", None),
+        ("revenue", "5", "0"),
         ("revenue", "0", "1441"),
+        ("revenue", " 5", "1"),
+        ("revenue", "5_0", "1"),
+        ("revenue", str(10**13), "1"),
+        ("revenue", "-999999999999", "1"),
     ]:
         with pytest.raises(BadRequest):
-            parse_partial_request(kind, start, end)
+            parse_partial_request(kind, start, minutes)

@@ -40,6 +40,10 @@ def test_broker_url_is_normalized_to_faust_form() -> None:
         ("SHOPSTREAM_FRAUD_MAX_AMOUNT_PER_HOUR", "-5"),
         ("SHOPSTREAM_WEBHOOK_URL", "ftp://x"),
         ("SHOPSTREAM_LOG_LEVEL", "loud"),
+        ("SHOPSTREAM_CLUSTER_TOKEN", "short"),
+        ("SHOPSTREAM_CLUSTER_TOKEN", "sixteen chars with spaces"),
+        ("SHOPSTREAM_MAX_SSE_CLIENTS", "-1"),
+        ("SHOPSTREAM_MAX_LONG_POLLS", "many"),
     ],
 )
 def test_wrong_value_names_the_variable_in_one_line(name: str, value: str) -> None:
@@ -64,3 +68,36 @@ def test_wrong_setting_stops_the_command_line_with_one_line() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "SHOPSTREAM_WEB_PORT" in lines[0]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_a_loopback_worker_needs_no_cluster_token(host: str) -> None:
+    settings = load_settings({"SHOPSTREAM_WEB_HOST": host})
+    assert not settings.listens_beyond_loopback
+    settings.check_exposure()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "shop-worker-1"])
+def test_listening_beyond_loopback_needs_a_cluster_token(host: str) -> None:
+    with pytest.raises(SettingsError, match=r"^SHOPSTREAM_CLUSTER_TOKEN must be set"):
+        load_settings({"SHOPSTREAM_WEB_HOST": host}).check_exposure()
+    token = "t0ken-of-the-group-1234"
+    settings = load_settings({"SHOPSTREAM_WEB_HOST": host, "SHOPSTREAM_CLUSTER_TOKEN": token})
+    settings.check_exposure()
+    assert settings.cluster_token == token
+
+
+def test_a_worker_bound_beyond_loopback_without_token_stops_with_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "worker"],
+        cwd=ROOT,
+        env={"SHOPSTREAM_WEB_HOST": "0.0.0.0", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "SHOPSTREAM_CLUSTER_TOKEN" in lines[0]
