@@ -16,6 +16,7 @@ from typing import Any
 from app.kafka.codec import decode_json_object, encode_json
 from app.kafka.topics import alerts_topic, customer_orders_topic, order_commands_topic
 from app.main import app, settings
+from app.monitoring.operations import record_alert
 from domain.fraud import CustomerVelocity, FraudVerdict, record_order
 from domain.order_commands import HoldOrder
 from domain.order_events import OrderEvent, order_event_from_wire
@@ -57,9 +58,9 @@ async def _publish_flags(created: OrderEvent, verdict: FraudVerdict) -> None:
             caused_by=flag.hold_id,
             occurred_at=flag.occurred_at,
         )
-        pending.append(
-            await alerts_topic.send(key=flag.order_id, value=encode_json(alert.to_wire()))
-        )
+        wire = alert.to_wire()
+        record_alert(wire)
+        pending.append(await alerts_topic.send(key=flag.order_id, value=encode_json(wire)))
         pending.append(
             await order_commands_topic.send(key=flag.order_id, value=encode_json(hold.to_wire()))
         )

@@ -18,6 +18,7 @@ from app.kafka.codec import encode_json
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
 from app.kafka.topics import alerts_topic, customer_orders_topic, order_status_topic
 from app.monitoring.metrics import record_status_change
+from app.monitoring.operations import record_alert
 from domain.order_events import OrderEvent, to_wire
 from domain.order_lifecycle import Decision, Rejection
 from domain.order_state import OrderState
@@ -68,8 +69,9 @@ async def publish_decision(
         value = encode_json(change.to_wire())
         pending.append(await order_status_topic.send(key=change.order_id, value=value))
     for alert in decision.alerts:
-        value = encode_json(alert.to_wire())
-        pending.append(await alerts_topic.send(key=alert.order_id, value=value))
+        wire = alert.to_wire()
+        record_alert(wire)
+        pending.append(await alerts_topic.send(key=alert.order_id, value=encode_json(wire)))
     created = newly_created(previous, decision)
     if created is not None and created.customer_id is not None:
         value = encode_json(to_wire(created))

@@ -16,6 +16,7 @@ from typing import Any
 
 from app.kafka.codec import encode_json
 from app.monitoring.metrics import record_dead_letter
+from app.monitoring.operations import remember_dead_letter
 from domain.timefmt import format_time, now_utc
 
 __all__ = ["DeadLetter", "dead_letter_record", "letter_for", "send_dead_letter"]
@@ -87,4 +88,12 @@ async def send_dead_letter(letter: DeadLetter) -> None:
         letter.error,
     )
     record_dead_letter(letter.stage, letter.error_type)
+    remember_dead_letter(
+        stage=letter.stage,
+        error_type=letter.error_type,
+        error=letter.error,
+        source_topic=letter.source_topic,
+        partition=letter.partition,
+        offset=letter.offset,
+    )
     await dead_letters_topic.send(key=letter.key, value=encode_json(dead_letter_record(letter)))

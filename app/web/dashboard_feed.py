@@ -49,6 +49,7 @@ SOURCES: Final[Mapping[str, str]] = {
     "funnel": f"/analytics/funnel?minutes={WINDOW_MINUTES}",
     "sessions": "/analytics/sessions",
     "order_status": "/analytics/order-status-counts",
+    "operations": "/operations",
 }
 
 #: GET a path of the API; returns (HTTP status, decoded JSON body or None).

@@ -34,6 +34,7 @@ from app.web.openapi_schemas import (
     param,
     ref,
 )
+from app.web.operations import OPERATIONS_PATH
 from app.web.order_status import INTERNAL_STATUS_COUNTS_PATH
 from domain.analytics_query import FIRST_MINUTE, MAX_MINUTES
 
@@ -136,6 +137,12 @@ PATHS: Final[dict[str, Any]] = {
                 "Whose partitions to count.",
             )
         ],
+    ),
+    OPERATIONS_PATH: get_path(
+        "What an operator needs when something is wrong, for this worker: consumer lag and "
+        "events per second per input topic, dead letters by stage with the latest reasons, "
+        "the latest alerts (also in /metrics and on the dashboard).",
+        {"200": json_response("This worker's figures.", ref("Operations"))},
     ),
     "/health": get_path("Liveness.", {"200": json_response("Alive.", ref("Health"))}),
     "/ready": get_path(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from app.kafka.topic_names import INPUT_TOPICS
+from app.monitoring.operations import LATEST
 from domain.order_outputs import OrderStatus
 
 __all__ = [
@@ -255,6 +257,65 @@ SCHEMAS: Final[dict[str, Any]] = {
             "assigned_partitions": {"type": "array", "items": {"type": "string"}},
         }
     ),
+    "Operations": obj(
+        {
+            "worker": {"type": "string", "description": "This worker's URL."},
+            "generated_at": TIME,
+            "consumer_lag": {
+                "type": "object",
+                "description": "Per input topic: records on this worker's assigned partitions "
+                "not yet read by its agents.",
+                "properties": {topic: COUNT for topic in INPUT_TOPICS},
+                "required": list(INPUT_TOPICS),
+                "additionalProperties": False,
+            },
+            "events_per_second": {
+                "type": "object",
+                "description": "Per input topic: events this worker handled per second, over "
+                "the last 10 s.",
+                "properties": {topic: {"type": "number", "minimum": 0} for topic in INPUT_TOPICS},
+                "required": list(INPUT_TOPICS),
+                "additionalProperties": False,
+            },
+            "dead_letters": obj(
+                {
+                    "by_stage": {
+                        "type": "object",
+                        "description": "Dead letters this worker sent since it started, by stage.",
+                        "additionalProperties": COUNT,
+                    },
+                    "latest": {
+                        "type": "array",
+                        "description": f"The latest (at most {LATEST}), newest first.",
+                        "items": obj(
+                            {
+                                "at": TIME,
+                                "stage": {"type": "string"},
+                                "error_type": {"type": "string"},
+                                "error": {"type": "string"},
+                                "source_topic": {"type": "string"},
+                                "partition": {"type": "integer"},
+                                "offset": {"type": "integer"},
+                            }
+                        ),
+                    },
+                }
+            ),
+            "alerts": {
+                "type": "array",
+                "description": f"The latest alerts this worker published (at most {LATEST}), "
+                "newest first.",
+                "items": obj(
+                    {
+                        "occurred_at": {"type": ["string", "null"]},
+                        "kind": {"type": "string"},
+                        "order_id": {"type": ["string", "null"]},
+                        "detail": {"type": "string"},
+                    }
+                ),
+            },
+        }
+    ),
     "DashboardSnapshot": obj(
         {
             "generated_at": TIME,
@@ -264,6 +325,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "funnel": {"oneOf": [ref("Funnel"), {"type": "null"}]},
             "sessions": {"oneOf": [ref("Sessions"), {"type": "null"}]},
             "order_status": {"oneOf": [ref("OrderStatusCounts"), {"type": "null"}]},
+            "operations": {"oneOf": [ref("Operations"), {"type": "null"}]},
             "unavailable": {
                 "type": "object",
                 "description": "Sections left null, with the reason (e.g. 'HTTP 404').",

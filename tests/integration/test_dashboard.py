@@ -5,7 +5,11 @@ generator) plus one hand-made order in a currency nobody else uses, when
 headless Chromium opens ``/``, then the page fills in without a reload and
 shows exactly what the HTTP API answers: revenue per currency and orders,
 active sessions, the top products, the funnel and the order counts per status;
-a section whose endpoint does not exist (404) shows "—". A screenshot is saved
+a section whose endpoint does not exist (404) shows "—". The operations
+panel shows this worker's input topics with events/s and consumer lag, the
+dead letters by stage with the latest (a poison record), and the latest
+alerts (an order paid the wrong amount), as ``GET /operations`` answers. A
+screenshot is saved
 to ``test-artifacts/dashboard.png``.
 
 Needs Debian's ``chromium`` and the ``playwright`` package (never ``playwright
@@ -29,6 +33,7 @@ from domain.timefmt import format_time, now_utc
 from loadgen import SimulationOptions, run_simulation
 from tests.support.kafka_io import produce
 from tests.support.prerequisites import require_program
+from tests.support.shop_events import ShopScript
 from tests.support.worker_process import ROOT, WorkerProcess
 
 CHROMIUM_ARGS = [
@@ -66,6 +71,10 @@ READ_PAGE = """() => {
     funnelText: q('#funnel').textContent.trim(),
     statuses: Object.fromEntries(all('#status-counts li[data-status]').map((li) => [li.dataset.status, Number(li.dataset.value)])),
     statusText: q('#status-counts').textContent.trim(),
+    opsTopics: Object.fromEntries(all('#ops-topics tbody tr[data-topic]').map((tr) => [tr.dataset.topic, {rate: Number(tr.dataset.rate), lag: Number(tr.dataset.lag)}])),
+    opsDeadStages: Object.fromEntries(all('#ops-dead-stages li[data-stage]').map((li) => [li.dataset.stage, Number(li.dataset.value)])),
+    opsDeadLatest: all('#ops-dead-latest li[data-stage]').map((li) => li.dataset.stage + '/' + li.dataset.errorType),
+    opsAlerts: all('#ops-alerts li[data-kind]').map((li) => li.dataset.kind + '/' + li.dataset.order),
   };
 }"""
 
@@ -95,7 +104,9 @@ def _order_created(unique: str) -> dict[str, Any]:
     }
 
 
-def _mismatches(api: dict[str, tuple[int, Any]], shown: dict[str, Any]) -> list[str]:
+def _mismatches(
+    api: dict[str, tuple[int, Any]], shown: dict[str, Any], mismatch_order: str
+) -> list[str]:
     """What the page shows differently from the API (empty: they agree and data has settled)."""
     problems: list[str] = []
 
@@ -147,6 +158,32 @@ def _mismatches(api: dict[str, tuple[int, Any]], shown: dict[str, Any]) -> list[
     else:
         expect(shown["productsText"] == DASH, "top products not —")
 
+    status, ops = api["operations"]
+    expect(status == 200, f"operations: API answers {status}")
+    if status == 200:
+        expect(
+            set(shown["opsTopics"]) == set(ops["consumer_lag"]),
+            f"operations topics {sorted(shown['opsTopics'])} != {sorted(ops['consumer_lag'])}",
+        )
+        expect(
+            shown["opsDeadStages"] == ops["dead_letters"]["by_stage"],
+            f"dead letters by stage {shown['opsDeadStages']} != {ops['dead_letters']['by_stage']}",
+        )
+        expect(
+            ops["dead_letters"]["by_stage"].get("decode", 0) >= 1,
+            "the poison record is not counted",
+        )
+        latest = [f"{d['stage']}/{d['error_type']}" for d in ops["dead_letters"]["latest"]]
+        expect(
+            shown["opsDeadLatest"] == latest,
+            f"latest dead letters {shown['opsDeadLatest']} != {latest}",
+        )
+        alerts = [f"{a['kind']}/{a['order_id']}" for a in ops["alerts"]]
+        expect(shown["opsAlerts"] == alerts, f"alerts {shown['opsAlerts']} != {alerts}")
+        expect(any(a.endswith(mismatch_order) for a in alerts), "the mismatch alert is not shown")
+        rates = ops["events_per_second"]
+        expect(all(rate >= 0 for rate in rates.values()), f"negative rates {rates}")
+
     status, funnel = api["funnel"]
     if status == 200:
         steps = {step["step"]: str(step["sessions"]) for step in funnel["steps"]}
@@ -176,7 +213,18 @@ async def test_dashboard_shows_what_the_api_answers_and_updates_live(
     report = await run_simulation(options)
     assert report.total == 300
     order = _order_created(unique)
-    await produce(kafka_bootstrap, [("orders", order["order_id"], order)])
+    # and, for the operations panel, a poison record and an order paid the wrong amount (an alert)
+    script = ShopScript(f"{unique}-ops")
+    mismatch_order = script.order_id("mismatch")
+    await produce(
+        kafka_bootstrap,
+        [
+            ("orders", order["order_id"], order),
+            ("orders", f"{unique}-poison", b"not json at all"),
+            script.created("mismatch", total="10.00"),
+        ],
+    )
+    await produce(kafka_bootstrap, [script.payment("mismatch", "authorized", amount="9.00")])
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -195,7 +243,7 @@ async def test_dashboard_shows_what_the_api_answers_and_updates_live(
             while problems and time.monotonic() < deadline:
                 api = await _api(worker)
                 shown = await page.evaluate(READ_PAGE)
-                problems = _mismatches(api, shown)
+                problems = _mismatches(api, shown, mismatch_order)
                 if problems:
                     await asyncio.sleep(1.0)
             assert not problems, (

@@ -31,13 +31,14 @@ async def test_snapshot_holds_each_answer_and_names_what_is_missing() -> None:
     assert snapshot["generated_at"] == "2026-11-21T10:00:00.000Z"
     assert snapshot["window_minutes"] == 60
     assert snapshot["revenue"] == {"from": "a", "until": "b", "buckets": []}
-    for section in ("top_products", "funnel", "sessions", "order_status"):
+    for section in ("top_products", "funnel", "sessions", "order_status", "operations"):
         assert snapshot[section] is None
     assert snapshot["unavailable"] == {
         "top_products": "HTTP 200",
         "funnel": "HTTP 503",
         "sessions": "TimeoutError",
         "order_status": "HTTP 404",
+        "operations": "HTTP 404",
     }
 
 

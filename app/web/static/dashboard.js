@@ -342,6 +342,50 @@ function renderStatuses(snapshot) {
   }
 }
 
+// ---- operations: lag, events/s, dead letters, alerts (this worker) ---------------
+function eventRow(attrs, when, what, text) {
+  const time = when ? new Date(when).toLocaleTimeString("en-GB") : "";
+  return el("li", attrs, el("span", { class: "muted" }, time), el("span", {}, what),
+    el("span", { title: text }, text));
+}
+
+function renderOperations(snapshot) {
+  const ops = snapshot.operations;
+  const body = $("#ops-topics tbody");
+  const lists = ["#ops-dead-stages", "#ops-dead-latest", "#ops-alerts"];
+  if (!ops) {
+    body.replaceChildren(el("tr", { class: "empty" }, el("td", { colspan: 3 }, DASH)));
+    for (const selector of lists) $(selector).replaceChildren(el("li", { class: "empty" }, DASH));
+    note("#ops-note", unavailableNote(snapshot, "operations"), true);
+    return;
+  }
+  $("#ops-worker").textContent = `this worker: ${ops.worker}`;
+  const topics = Object.keys(ops.consumer_lag || {});
+  body.replaceChildren(...topics.map((topic) => {
+    const rate = Number((ops.events_per_second || {})[topic] || 0);
+    const lag = Number(ops.consumer_lag[topic]);
+    return el("tr", { "data-topic": topic, "data-rate": rate, "data-lag": lag },
+      el("td", { class: "sku" }, topic),
+      el("td", { class: "num" }, rate.toFixed(1)),
+      el("td", { class: "num" }, formatInt(lag)));
+  }));
+  const stages = Object.entries((ops.dead_letters || {}).by_stage || {});
+  $("#ops-dead-stages").replaceChildren(...(stages.length
+    ? stages.map(([stage, n]) => el("li", { "data-stage": stage, "data-value": n }, stage, el("b", {}, formatInt(n))))
+    : [el("li", { class: "empty" }, "none since this worker started")]));
+  const letters = (ops.dead_letters || {}).latest || [];
+  $("#ops-dead-latest").replaceChildren(...(letters.length
+    ? letters.map((d) => eventRow({ "data-stage": d.stage, "data-error-type": d.error_type },
+      d.at, `${d.source_topic}[${d.partition}]@${d.offset}`, `${d.stage} · ${d.error_type}: ${d.error}`))
+    : [el("li", { class: "empty" }, "")]));
+  const alerts = ops.alerts || [];
+  $("#ops-alerts").replaceChildren(...(alerts.length
+    ? alerts.map((a) => eventRow({ "data-kind": a.kind, "data-order": a.order_id }, a.occurred_at,
+      a.order_id || "", `${a.kind}: ${a.detail}`))
+    : [el("li", { class: "empty" }, "none since this worker started")]));
+  note("#ops-note", "");
+}
+
 // ---- wiring ---------------------------------------------------------------------
 function render(snapshot) {
   $("#window-minutes").textContent = String(snapshot.window_minutes || 60);
@@ -350,6 +394,7 @@ function render(snapshot) {
   renderFunnel(snapshot);
   renderTopProducts(snapshot);
   renderStatuses(snapshot);
+  renderOperations(snapshot);
   state.snapshots += 1;
   document.body.dataset.snapshots = String(state.snapshots);
   document.body.dataset.generatedAt = snapshot.generated_at;
