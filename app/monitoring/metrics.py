@@ -4,7 +4,7 @@ Faust's sensors (``faust.sensors.prometheus``, wired in :mod:`app.web.metrics`)
 already count messages, table operations, commits and HTTP latency; what they
 cannot know is what those messages *meant*. The counters here add the product
 view: events processed per input topic, dead letters per stage and error type,
-order status changes per status, and the dashboard's live-stream clients.
+order status changes per status, and the long-lived HTTP connections held.
 
 Everything is registered in prometheus_client's default ``REGISTRY``, the one
 ``/metrics`` serves, so a counter added anywhere with ``Counter(...)`` shows up
@@ -24,7 +24,6 @@ from app.kafka.topic_names import INPUT_TOPICS
 from domain.order_outputs import OrderStatus
 
 __all__ = [
-    "DASHBOARD_CLIENTS",
     "DASHBOARD_SOURCE_FAILURES",
     "DEAD_LETTERS",
     "EVENTS_PROCESSED",
@@ -56,11 +55,6 @@ ORDER_STATUS_CHANGES: Final = Counter(
     "shopstream_order_status_changes",
     "Order status changes published on order-status, by the new status.",
     ["status"],
-    registry=METRICS_REGISTRY,
-)
-DASHBOARD_CLIENTS: Final = Gauge(
-    "shopstream_dashboard_clients",
-    "Browsers connected to the dashboard's live stream (GET /dashboard/events).",
     registry=METRICS_REGISTRY,
 )
 HTTP_HELD: Final = Gauge(

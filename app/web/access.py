@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from typing import Final
 
 from aiohttp import web
-from prometheus_client import Gauge
 
 from app.cluster.token import CLUSTER_TOKEN_HEADER, INTERNAL_PATH_PREFIXES
 from app.monitoring.metrics import HTTP_HELD, HTTP_REFUSED
@@ -84,11 +83,11 @@ class AtCapacity(RuntimeError):
 class Admission:
     """At most ``limit`` holders at once of one kind of long-lived connection."""
 
-    def __init__(self, kind: str, limit: int, gauge: Gauge | None = None) -> None:
+    def __init__(self, kind: str, limit: int) -> None:
         self.kind = kind
         self.limit = limit
         self.held = 0
-        self._gauge = gauge or HTTP_HELD.labels(kind=kind)
+        self._gauge = HTTP_HELD.labels(kind=kind)
         HTTP_REFUSED.labels(kind=kind)  # defined from the first scrape on
 
     @contextmanager

@@ -97,7 +97,7 @@ async def _compose() -> dict[str, Any]:
 #: One poller per worker, shared by every connected browser.
 hub = SnapshotHub(_compose, interval=SNAPSHOT_INTERVAL_SECONDS)
 #: Open event streams; beyond ``SHOPSTREAM_MAX_SSE_CLIENTS`` a new one gets a 503.
-stream_clients = Admission("sse", settings.max_sse_clients, shop_metrics.DASHBOARD_CLIENTS)
+stream_clients = Admission("sse", settings.max_sse_clients)
 
 
 async def _end_streams(_web_app: aioweb.Application) -> None:
