@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench.config import ALL_BENCHES, BenchConfig
+from bench.config import ALL_BENCHES, ROOT, BenchConfig
 from bench.harness import Harness
 from bench.machine import machine_info
 from bench.report import BenchRun, markdown_table, write_results
@@ -46,6 +46,9 @@ def _parse(argv: list[str] | None) -> BenchConfig:
         overrides["keys"] = tuple(int(k) for k in args.keys.split(","))
     if args.out is not None:
         overrides["results_dir"] = args.out
+    elif overrides.get("benches") == ("clients",):
+        # The client comparison alone must not overwrite the full run's results.
+        overrides["results_dir"] = ROOT / "bench" / "results" / "clients"
     return BenchConfig.from_env(**overrides)
 
 
@@ -69,6 +72,13 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         run.add(rows)
         run.ratios["two workers / one worker (clickstream)"] = ratio
 
+    async def clients() -> None:
+        from bench.clients.compare import run_clients
+
+        rows, facts = await run_clients(h)
+        run.add(rows)
+        run.extra["clients"] = facts
+
     async def state() -> None:
         chosen = h.config.benches
         run.add(await run_state(h, recovery="recovery" in chosen, memory="memory" in chosen))
@@ -79,6 +89,7 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         "latency": latency,
         "recovery": state,
         "memory": state,
+        "clients": clients,
     }
     done: set[Callable[[], Awaitable[None]]] = set()
     for name in ALL_BENCHES:
@@ -113,6 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     run.machine["load_average_after"] = list(os.getloadavg())
     written = write_results(run, config.results_dir)
     print(markdown_table(run))
+    if "clients" in run.extra:
+        from bench.clients.table import seeds_table
+
+        table_path = config.results_dir / "clients.md"
+        table_path.write_text(seeds_table(run))
+        written.append(table_path)
+        print(seeds_table(run))
     print("written: " + ", ".join(str(p) for p in written))
 
 

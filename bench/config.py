@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["ALL_BENCHES", "BenchConfig"]
 
-ALL_BENCHES = ("throughput", "scaling", "latency", "recovery", "memory")
+ALL_BENCHES = ("throughput", "scaling", "latency", "recovery", "memory", "clients")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,6 +42,14 @@ class BenchConfig:
     many_keys_repeats: int = 1
     #: Partition counts compared in the memory run (at the smallest key count).
     memory_partitions: tuple[int, ...] = (4, 16)
+    #: Client comparison (bench/clients): message sizes in bytes (a shop event; 1 KiB),
+    #: messages per produce run and in the topic each consumer reads, at the smallest size
+    #: (half of it at 1 KiB), and the fixed rate and duration of the produce-latency run.
+    client_sizes: tuple[int, ...] = (300, 1024)
+    client_messages: int = 200_000
+    client_consume_messages: int = 1_000_000
+    client_latency_rate: float = 100.0
+    client_latency_seconds: float = 10.0
     results_dir: Path = field(default_factory=lambda: ROOT / "bench" / "results")
     #: This run's own folder (several runs may go on at once: never shared, never wiped).
     work_dir: Path = field(
@@ -64,6 +72,9 @@ class BenchConfig:
             "latency_seconds": 8.0,
             "keys": (20_000,),
             "memory_partitions": (4, 8),
+            "client_messages": 20_000,
+            "client_consume_messages": 50_000,
+            "client_latency_seconds": 3.0,
         }
         sizes.update(overrides)
         return cls(**sizes)

@@ -19,6 +19,7 @@ __all__ = [
     "Drained",
     "GroupProgress",
     "create_topics",
+    "delete_topics",
     "preload",
     "rate_from_marks",
     "reset_topics",
@@ -29,10 +30,19 @@ _SEND_CHUNK = 20_000
 
 async def reset_topics(bootstrap: str, *, timeout: float = 60.0) -> None:
     """Delete every non-internal topic, so a run starts from empty topics and groups."""
+    await delete_topics(bootstrap, None, timeout=timeout)
+
+
+async def delete_topics(
+    bootstrap: str, topics: Iterable[str] | None, *, timeout: float = 60.0
+) -> None:
+    """Delete these topics (None: every non-internal one) and wait until the broker lists none."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        doomed = [t for t in await admin.list_topics() if not t.startswith("__")]
+        existing = [t for t in await admin.list_topics() if not t.startswith("__")]
+        wanted = None if topics is None else set(topics)
+        doomed = [t for t in existing if wanted is None or t in wanted]
         if doomed:
             await admin.delete_topics(doomed)
         deadline = time.monotonic() + timeout
