@@ -13,6 +13,15 @@
 
 export const MAGIC_BYTE = 0
 
+/**
+ * The JSON Schema formats ShopStream's documents use, for the registry client's Ajv (which
+ * knows none by itself and refuses a schema with an unknown format). The documents' own
+ * patterns fix the shape; this checks that the date exists in the calendar.
+ */
+const FORMATS = {
+  'date-time': (value) => !Number.isNaN(Date.parse(value)),
+}
+
 /** A codec for plain JSON values: what ShopStream reads and writes without a registry. */
 export class PlainJsonCodec {
   async encode(_topic, value) {
@@ -50,8 +59,12 @@ export class RegistryJsonCodec {
       autoRegisterSchemas: false,
       useLatestVersion: true,
       validate: true,
+      formats: FORMATS,
     })
-    const deserializer = new sr.JsonDeserializer(client, sr.SerdeType.VALUE, { validate: true })
+    const deserializer = new sr.JsonDeserializer(client, sr.SerdeType.VALUE, {
+      validate: true,
+      formats: FORMATS,
+    })
     return new RegistryJsonCodec(serializer, deserializer)
   }
 
