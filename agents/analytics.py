@@ -10,7 +10,8 @@ to the partition's rows in the ``analytics`` table
 event time and idempotent). Records come in batches (``take_events``): they
 are applied one by one to the rows held in memory
 (:mod:`domain.analytics_batch`), and each changed row is written once per
-batch, before the batch's offsets are committed. A record later than the grace period is not
+batch, before the batch's offsets are committed, and also as soon as a
+record moves the partition's expiry horizon (crash safety, see there). A record later than the grace period is not
 counted: it is counted in ``shopstream_late_events_total`` and dead-lettered
 with error type ``late`` (stage ``window``).
 
@@ -94,7 +95,7 @@ class _Batch:
     def rows_for(self, event: EventT[bytes]) -> BufferedRows:
         partition = event.message.partition
         held = self.rows.get(partition)
-        rows = BufferedRows(stored_rows(partition), partition) if held is None else held[0]
+        rows = BufferedRows(stored_rows(partition), partition, POLICY) if held is None else held[0]
         self.rows[partition] = (rows, event)
         return rows
 
@@ -106,11 +107,14 @@ class _Batch:
         except UndecodableValue as exc:
             self._refuse(letter_for(message, exc, stage="decode"))
             return None
+        rows = self.rows_for(event)
         try:
-            stream, result = _apply(self.rows_for(event), message, value)
+            stream, result = _apply(rows, message, value)
         except (InvalidClickEvent, InvalidPurchase, FromTheFuture) as exc:
             self._refuse(letter_for(message, exc, stage="validate"))
             return None
+        if rows.must_write:
+            write_rows(event, rows.take_writes())
         self.outcomes[result.outcome.value] += 1
         if result.outcome is Outcome.LATE:
             self.late[stream.name.lower()] += 1
@@ -129,7 +133,7 @@ class _Batch:
     async def finish(self) -> None:
         """Write each partition's changed rows once, then the dead letters and the counts."""
         for rows, last_event in self.rows.values():
-            write_rows(last_event, rows.flush_order())
+            write_rows(last_event, rows.take_writes())
         for letter in self.letters:
             await send_dead_letter(letter)
         for outcome, count in self.outcomes.items():

@@ -74,22 +74,28 @@ def write_rows(event: EventT[Any], changes: Iterable[tuple[bytes, dict[str, Any]
 
 
 def stored_rows(partition: int) -> RowReader:
-    """The rows of a partition as stored (read straight from its database, without the Table)."""
-    db = partition_db(partition)
-    return _NO_ROWS if db is None else PartitionReader(db)
+    """The rows of a partition as stored (read straight from its database, without the Table).
+
+    The database is looked up at each read: it opens on the first write, which
+    may come while a reader made before it is still in use (a batch's rows).
+    """
+    return _StoredRows(partition)
 
 
-class _NoRows:
-    """The rows of a partition whose database is not open yet: none."""
+class _StoredRows:
+    """The stored rows of one partition; none while its database is not open."""
+
+    def __init__(self, partition: int) -> None:
+        self._partition = partition
 
     def get(self, key: bytes) -> dict[str, Any] | None:
-        return None
+        db = partition_db(self._partition)
+        raw = None if db is None else db.get(key)
+        return None if raw is None else decode_json_object(raw)
 
     def scan(self, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
-        return iter(())
-
-
-_NO_ROWS = _NoRows()
+        db = partition_db(self._partition)
+        return iter(()) if db is None else _scan_db(db, start, stop)
 
 
 class PartitionReader:

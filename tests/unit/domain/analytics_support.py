@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -14,9 +15,18 @@ from domain.analytics_windows import WindowPolicy
 from domain.click_events import ClickEvent, ClickType
 from domain.session_purchase import SessionPurchase
 
-__all__ = ["T0", "DictRows", "Feed", "at", "click", "purchase"]
+__all__ = ["T0", "DictRows", "Feed", "at", "click", "examples", "purchase"]
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def examples(default: int) -> int:
+    """``max_examples`` of a crash property: ``SHOPSTREAM_MAX_EXAMPLES`` raises it for a deep run.
+
+    An explicit ``@settings(max_examples=...)`` wins over a Hypothesis profile,
+    hence this variable (e.g. ``SHOPSTREAM_MAX_EXAMPLES=3000``).
+    """
+    return int(os.environ.get("SHOPSTREAM_MAX_EXAMPLES", default))
 
 
 def at(minutes: float = 0, seconds: float = 0) -> datetime:

@@ -1,10 +1,12 @@
 """Batches: the same rows and outcomes as record by record, and exact after a crash anywhere.
 
 The agent applies a batch of records to :class:`BufferedRows` and then writes
-each touched row once (:meth:`BufferedRows.flush_order`). A crash keeps any
-prefix of those writes (batches flush one after the other); Kafka then
-redelivers from any batch whose writes were all flushed or earlier, and the
-redelivered records may be cut into batches differently.
+each touched row once (:meth:`BufferedRows.take_writes`), at the end of the
+batch and, within it, as soon as a record moved the expiry horizon
+(:attr:`BufferedRows.must_write`). A crash keeps any prefix of those writes
+(they reach one changelog partition in order); Kafka then redelivers from
+any batch whose writes were all flushed or earlier, and the redelivered
+records may be cut into batches differently.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from domain.analytics_batch import BufferedRows
 from domain.analytics_rows import PartitionKeys
 from domain.analytics_windows import Watermark, WindowPolicy, epoch_minute
 from domain.click_events import ClickEvent
-from tests.unit.domain.analytics_support import DictRows
+from tests.unit.domain.analytics_support import DictRows, at, click, examples
 from tests.unit.domain.test_analytics_properties import _CRASH_MINUTES, Event, run, streams
 
 
@@ -47,12 +49,12 @@ def run_batches(
     store: DictRows | None = None,
     first: int = 0,
 ) -> BatchRun:
-    """Apply ``records`` (read at ``offsets``) in batches of ``sizes``, flushing after each."""
+    """Apply ``records`` (read at ``offsets``) in batches of ``sizes``, writing as the agent does."""
     out = BatchRun(store=store or DictRows())
     policy = WindowPolicy()
     start = 0
     for size in sizes:
-        rows = BufferedRows(out.store, 0)
+        rows = BufferedRows(out.store, 0, policy)
         for record, offset in zip(
             records[start : start + size], offsets[start : start + size], strict=True
         ):
@@ -60,18 +62,24 @@ def run_batches(
                 out.results.append(apply_click(rows, 0, offset, record, policy))
             else:
                 out.results.append(apply_purchase(rows, 0, offset, record, policy))
-        for key, value in rows.flush_order():
-            if value is None:
-                out.store.delete(key)
-            else:
-                out.store.put(key, value)
+            if rows.must_write:
+                _write(out.store, rows)
+        _write(out.store, rows)
         out.starts.append(first + start)
         out.flushed.append(len(out.store.log))
         start += size
     return out
 
 
-@settings(max_examples=200, deadline=None)
+def _write(store: DictRows, rows: BufferedRows) -> None:
+    for key, value in rows.take_writes():
+        if value is None:
+            store.delete(key)
+        else:
+            store.put(key, value)
+
+
+@settings(max_examples=examples(200), deadline=None)
 @given(records=streams(_CRASH_MINUTES), data=st.data())
 def test_batches_store_the_rows_and_outcomes_of_one_record_at_a_time(
     records: list[Event], data: st.DataObject
@@ -82,7 +90,7 @@ def test_batches_store_the_rows_and_outcomes_of_one_record_at_a_time(
     assert [r.outcome for r in batched.results] == [r.outcome for r in single.results]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(records=streams(_CRASH_MINUTES), data=st.data())
 def test_a_crash_during_any_flush_and_a_replay_in_other_batches_changes_nothing(
     records: list[Event], data: st.DataObject
@@ -97,12 +105,22 @@ def test_a_crash_during_any_flush_and_a_replay_in_other_batches_changes_nothing(
     )
     batch = data.draw(st.integers(0, unfinished), label="first redelivered batch")
     committed = reference.starts[batch] if batch < len(reference.starts) else len(records)
+    replay_sizes = _cuts(data, len(records) - committed, "replay batch")
+    _assert_replay_changes_nothing(records, offsets, reference, crash_at, committed, replay_sizes)
 
+
+def _assert_replay_changes_nothing(
+    records: list[Event],
+    offsets: list[int],
+    reference: BatchRun,
+    crash_at: int,
+    committed: int,
+    replay_sizes: list[int],
+) -> None:
+    """Crash after ``crash_at`` writes, redeliver from record ``committed``: rows as without."""
     crashed = DictRows.from_log(reference.store.log[:crash_at])
     rest = records[committed:]
-    replay = run_batches(
-        rest, offsets[committed:], _cuts(data, len(rest), "replay batch"), crashed, committed
-    )
+    replay = run_batches(rest, offsets[committed:], replay_sizes, crashed, committed)
 
     assert replay.store.rows == reference.store.rows
     expected_late = {
@@ -114,3 +132,51 @@ def test_a_crash_during_any_flush_and_a_replay_in_other_batches_changes_nothing(
     horizon = WindowPolicy().horizon(mark)
     for extra in replay_late - expected_late:
         assert horizon is not None and epoch_minute(records[extra].occurred_at) < horizon
+
+
+DAY = 24 * 60
+
+
+def _every_crash_point(records: list[Event], sizes: list[int]) -> None:
+    offsets = run(records).offsets
+    reference = run_batches(records, offsets, sizes)
+    for crash_at in range(len(reference.store.log) + 1):
+        for batch, committed in enumerate(reference.starts):
+            if batch > 0 and reference.flushed[batch - 1] > crash_at:
+                continue  # the batch before was not wholly written: never committed
+            _assert_replay_changes_nothing(
+                records, offsets, reference, crash_at, committed, [len(records) - committed]
+            )
+
+
+def test_a_session_pruned_in_a_batch_never_gets_a_pruned_record_back() -> None:
+    """The known case: the horizon moves, a later record of the batch prunes a session.
+
+    Before the fix the session row (without ``e1``) reached the changelog
+    before the watermark: a crash in between, and redelivered ``e1`` looked new.
+    """
+    _every_crash_point(
+        [
+            click("e1", "page_view", "s1", at(0)),
+            click("e2", "page_view", "s2", at(DAY + 11)),
+            click("e3", "page_view", "s1", at(DAY + 11)),
+        ],
+        [3],
+    )
+
+
+def test_a_session_expired_and_started_again_in_a_batch_never_revives_its_old_records() -> None:
+    """The second case (seed 12): expiry deletes a session, a later record of the batch starts it anew.
+
+    Before the fix the new row reached the changelog before the watermark;
+    after a crash in between, redelivered ``e1`` found the new row without
+    its id and behind no stored horizon: it was counted into the new session.
+    """
+    _every_crash_point(
+        [
+            click("e1", "page_view", "s5", at(0)),
+            click("e2", "page_view", "s1", at(DAY + 11)),
+            click("e3", "page_view", "s5", at(DAY + 11)),
+        ],
+        [3],
+    )

@@ -37,7 +37,7 @@ from domain.analytics_rows import PartitionKeys
 from domain.analytics_windows import Watermark, epoch_minute
 from domain.click_events import ClickEvent, ClickType
 from domain.session_purchase import SessionPurchase
-from tests.unit.domain.analytics_support import DictRows, Feed, at, click, purchase
+from tests.unit.domain.analytics_support import DictRows, Feed, at, click, examples, purchase
 
 Event = ClickEvent | SessionPurchase
 
@@ -121,7 +121,7 @@ def _late(results: list[Result], start: int = 0) -> set[int]:
 _CRASH_MINUTES = [0, 1, 2, 5, 9, 15, 30, 31, 24 * 60 + 11, 25 * 60, 25 * 60 + 3]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(records=streams(_CRASH_MINUTES), data=st.data())
 def test_a_crash_after_any_write_and_a_replay_from_any_commit_changes_nothing(
     records: list[Event], data: st.DataObject
