@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from domain.errors import InvalidInput
-from domain.timefmt import InvalidTimestamp, parse_time, truncate_to_millis
+from domain.timefmt import InvalidTimestamp, parse_event_time, truncate_to_millis
 
 __all__ = ["ClickEvent", "ClickType", "InvalidClickEvent", "click_event_from_wire"]
 
@@ -94,7 +94,7 @@ def click_event_from_wire(value: Mapping[str, Any], *, key: bytes | None = None)
     event_id = _ident(value, "event_id", required=True)
     session_id = _ident(value, "session_id", required=True)
     try:
-        occurred_at = truncate_to_millis(parse_time(value.get("occurred_at")))
+        occurred_at = truncate_to_millis(parse_event_time(value.get("occurred_at")))
     except InvalidTimestamp as exc:
         raise _fail(str(exc)) from None
     if event_id is None or session_id is None:  # unreachable: required=True raises

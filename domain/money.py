@@ -7,9 +7,11 @@ float. Every amount enters through :func:`parse_money` and leaves through
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
+from typing import Final
 
-__all__ = ["CENTS", "InvalidMoney", "add_money", "format_money", "parse_money"]
+__all__ = ["CENTS", "MONEY_PATTERN", "InvalidMoney", "add_money", "format_money", "parse_money"]
 
 #: Amounts are kept to the cent; ``format_money`` always prints two decimals.
 CENTS = Decimal("0.01")
@@ -17,15 +19,27 @@ CENTS = Decimal("0.01")
 #: The largest amount we accept on one event; larger values are poison, not revenue.
 MAX_AMOUNT = Decimal("1000000000")
 
+#: The wire syntax of money, shared word for word with the JSON Schema documents
+#: (``schemas/*.json``, ``$defs.money``): plain digits, at most two decimals, no
+#: sign, exponent, white space or leading zeros, at most :data:`MAX_AMOUNT`.
+MONEY_PATTERN: Final = r"^(?:(?:0|[1-9][0-9]{0,8})(?:\.[0-9]{1,2})?|1000000000(?:\.00?)?)$"
+_MONEY = re.compile(MONEY_PATTERN)
+
 
 class InvalidMoney(ValueError):
     """An amount that is not a finite, non-negative decimal string."""
 
 
 def parse_money(value: object, *, field: str = "amount") -> Decimal:
-    """Read a wire amount; floats are refused because they are not exact."""
+    """Read a wire amount; floats are refused because they are not exact.
+
+    A string must match :data:`MONEY_PATTERN`, so that the worker and the
+    published schemas accept exactly the same amounts.
+    """
     if isinstance(value, bool) or not isinstance(value, str | Decimal | int):
         raise InvalidMoney(f"{field} must be a decimal string, got {type(value).__name__}")
+    if isinstance(value, str) and not _MONEY.fullmatch(value):
+        raise _syntax_error(value, field)
     try:
         amount = Decimal(value)
     except InvalidOperation:
@@ -39,6 +53,23 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
     if amount != amount.quantize(CENTS):
         raise InvalidMoney(f"{field} has more than two decimals: {value!r}")
     return amount.quantize(CENTS)
+
+
+def _syntax_error(value: str, field: str) -> InvalidMoney:
+    """Name the most likely cause, for the dead-letter reason."""
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return InvalidMoney(f"{field} is not a decimal number: {value!r:.40}")
+    if not amount.is_finite():
+        return InvalidMoney(f"{field} must be finite: {value!r:.40}")
+    if amount < 0:
+        return InvalidMoney(f"{field} must not be negative: {value!r:.40}")
+    if amount > MAX_AMOUNT:
+        return InvalidMoney(f"{field} is implausibly large: {value!r:.40}")
+    if amount != amount.quantize(CENTS):
+        return InvalidMoney(f"{field} has more than two decimals: {value!r:.40}")
+    return InvalidMoney(f"{field} is not a plain decimal string like 25.00: {value!r:.40}")
 
 
 def format_money(amount: Decimal) -> str:

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from domain.errors import InvalidInput
 from domain.money import InvalidMoney, format_money, parse_money
-from domain.timefmt import InvalidTimestamp, format_time, parse_time, truncate_to_millis
+from domain.timefmt import InvalidTimestamp, format_time, parse_event_time, truncate_to_millis
 
 __all__ = [
     "MAX_ID_LENGTH",
@@ -259,7 +259,7 @@ class _Reader:
 
     def time(self, name: str) -> datetime:
         try:
-            return truncate_to_millis(parse_time(self._raw(name), field=name))
+            return truncate_to_millis(parse_event_time(self._raw(name), field=name))
         except InvalidTimestamp as exc:
             raise self.fail(str(exc)) from None
 
@@ -285,6 +285,8 @@ class _Reader:
             inner = exc.reason.removeprefix(f"{self.topic} event: ")
             raise self.fail(f"{where}.{inner}") from None
         quantity = line.get("quantity")
+        if isinstance(quantity, float) and quantity.is_integer():
+            quantity = int(quantity)  # JSON (and JSON Schema) make no difference between 3 and 3.0
         if (
             isinstance(quantity, bool)
             or not isinstance(quantity, int)

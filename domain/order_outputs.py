@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from domain.order_events import OrderEvent
-from domain.timefmt import format_time, parse_time, truncate_to_millis
+from domain.timefmt import format_time, parse_event_time, truncate_to_millis
 
 __all__ = ["Alert", "OrderStatus", "Rejection", "StatusChange"]
 
@@ -73,7 +73,7 @@ class StatusChange:
             reason=reason,
             caused_by=str(value["caused_by"]),
             version=version,
-            occurred_at=truncate_to_millis(parse_time(value["occurred_at"])),
+            occurred_at=truncate_to_millis(parse_event_time(value["occurred_at"])),
         )
 
 

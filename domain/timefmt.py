@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 __all__ = [
+    "EVENT_TIME_PATTERN",
     "InvalidTimestamp",
     "format_time",
     "minute_start",
+    "parse_event_time",
     "parse_time",
     "to_millis",
     "truncate_to_millis",
@@ -29,6 +33,38 @@ def parse_time(value: object, *, field: str = "occurred_at") -> datetime:
     if parsed.tzinfo is None:
         raise InvalidTimestamp(f"{field} has no timezone (use Z): {value!r}")
     return parsed.astimezone(UTC)
+
+
+_YEAR = "(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+#: The wire syntax of an event time, shared word for word with the JSON Schema
+#: documents (``schemas/*.json``, ``$defs.time``): an RFC 3339 date-time with a
+#: zone (ShopStream itself writes UTC with milliseconds, :func:`format_time`).
+EVENT_TIME_PATTERN: Final = (
+    f"^{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,9})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_EVENT_TIME = re.compile(EVENT_TIME_PATTERN)
+
+
+def parse_event_time(value: object, *, field: str = "occurred_at") -> datetime:
+    """Parse the time of an event on the wire, in UTC.
+
+    The syntax is :data:`EVENT_TIME_PATTERN` (what the schemas accept); beyond
+    it the date must exist (no 31 November) and the instant must fall within
+    the years 1 to 9999 in UTC, the two rules a pattern cannot state.
+    """
+    try:
+        parsed = parse_time(value, field=field)  # its reasons first: not a string, no zone, ...
+    except OverflowError:
+        raise InvalidTimestamp(f"{field} is out of range in UTC: {value!r:.60}") from None
+    except InvalidTimestamp:
+        if isinstance(value, str) and _EVENT_TIME.fullmatch(value):
+            raise InvalidTimestamp(f"{field} is not a calendar date: {value!r:.60}") from None
+        raise
+    if not isinstance(value, str) or not _EVENT_TIME.fullmatch(value):
+        raise InvalidTimestamp(f"{field} is not an RFC 3339 date-time with a zone: {value!r:.60}")
+    return parsed
 
 
 def format_time(moment: datetime) -> str:
