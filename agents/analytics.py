@@ -31,7 +31,7 @@ from faust.types import EventT
 
 from app.kafka.analytics_topics import SESSION_PURCHASES, analytics_input_topic
 from app.kafka.codec import UndecodableValue, decode_json_object
-from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
 from app.main import app, settings
 from app.monitoring.analytics_metrics import record_analytics_outcome, record_late_event
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
@@ -78,6 +78,8 @@ def _apply(rows: RowStore, message: Any, value: dict[str, Any]) -> tuple[Stream,
         return Stream.PURCHASES, apply_purchase(
             rows, message.partition, message.offset, purchase, POLICY
         )
+    if message.key is None:  # a keyless click lands away from its session's partition
+        raise InvalidClickEvent("no key: the record must be keyed by session_id")
     click = click_event_from_wire(value, key=message.key)
     _believable(click.occurred_at)
     return Stream.CLICKS, apply_click(rows, message.partition, message.offset, click, POLICY)
@@ -134,8 +136,7 @@ class _Batch:
         """Write each partition's changed rows once, then the dead letters and the counts."""
         for rows, last_event in self.rows.values():
             write_rows(last_event, rows.take_writes())
-        for letter in self.letters:
-            await send_dead_letter(letter)
+        await send_dead_letters(self.letters)
         for outcome, count in self.outcomes.items():
             record_analytics_outcome(outcome, count)
         for topic, count in self.late.items():

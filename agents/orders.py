@@ -9,9 +9,10 @@ the order's state. Per record: decode, validate, apply the pure state machine
 applied here too, so each order has exactly one writer.
 
 Bad input never stops the stream: undecodable or invalid records, and records
-the domain refuses, go to ``dead-letters`` with the reason. Infrastructure
-errors (the broker refusing a send) are not the record's fault and propagate,
-so the worker restarts from its last committed offset instead of losing input.
+the domain refuses, go to ``dead-letters`` with the reason. Anything else (the
+broker refusing a send, a table write failing) is not the record's fault and
+propagates: the worker then stops without committing (:mod:`app.kafka.fatal`),
+and the record is delivered again after the restart instead of being lost.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ PENDING_MAX_WAIT = timedelta(hours=settings.pending_max_wait_hours)
 
 def _decode_event(topic: str, value: dict[str, Any], key: bytes | None) -> OrderEvent:
     order_event = order_event_from_wire(topic, value)
-    if key is not None and key.decode("utf-8", "replace") != order_event.order_id:
+    if key is None:  # a keyless record lands on any partition, away from the order's state
+        raise InvalidEvent(f"no key: the record must be keyed by order_id {order_event.order_id!r}")
+    if key.decode("utf-8", "replace") != order_event.order_id:
         raise InvalidEvent(
             f"key {key[:64]!r} differs from order_id {order_event.order_id!r}: "
             "the event is on the wrong partition"

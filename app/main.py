@@ -11,13 +11,16 @@ from __future__ import annotations
 import faust
 
 from app import faust_patches
+from app.kafka import fatal
 from app.settings import load_settings
 from tables.options import install_shared_memory
 
 __all__ = ["DISCOVERED_MODULES", "app", "settings"]
 
 settings = load_settings()
-faust_patches.install()  # before any producer exists: commits wait for table updates
+# Before any producer exists: commits wait for table updates, and stop for good after a
+# failure Faust would otherwise survive by acknowledging the record (app.kafka.fatal).
+faust_patches.install(fatal)
 install_shared_memory()  # before any table opens: one RocksDB cache and write budget per process
 
 #: Modules that register agents, tables, web views and commands on the App.

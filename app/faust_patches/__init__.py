@@ -11,7 +11,9 @@ versions they were checked against: an upgrade re-checks every patch first.
 - :mod:`~app.faust_patches.recovery_flow`: a takeover that needs no restore
   (standbys) keeps the input records fetched for it;
 - :mod:`~app.faust_patches.fetch_snapshot`: a fetch whose partitions are all
-  paused while it waits no longer consumes, and loses, every partition's records.
+  paused while it waits no longer consumes, and loses, every partition's records;
+- :mod:`~app.faust_patches.fatal_stop`: a crashed agent or a failed send stops
+  the worker without committing, instead of acknowledging the record it was on.
 
 May import: Faust, aiokafka, mode; nothing of the project (the App installs these).
 """
@@ -21,7 +23,8 @@ from __future__ import annotations
 import aiokafka
 import faust
 
-from app.faust_patches import fetch_snapshot, producer_flush, recovery_flow
+from app.faust_patches import fatal_stop, fetch_snapshot, producer_flush, recovery_flow
+from app.faust_patches.fatal_stop import FatalHooks
 
 __all__ = ["PATCHED_VERSIONS", "install"]
 
@@ -39,9 +42,14 @@ def _check_versions() -> None:
         )
 
 
-def install() -> None:
-    """Install every patch once (idempotent); called when the App is built, before any producer."""
+def install(fatal: FatalHooks) -> None:
+    """Install every patch once (idempotent); called when the App is built, before any producer.
+
+    ``fatal`` is how a failure Faust would survive by acknowledging the record
+    stops the worker instead (:mod:`app.kafka.fatal`).
+    """
     _check_versions()
     producer_flush.install()
     recovery_flow.install()
     fetch_snapshot.install()
+    fatal_stop.install(fatal)

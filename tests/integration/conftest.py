@@ -26,13 +26,14 @@ def start_worker(
     """Start workers of one consumer group (one app id per test); all are stopped after."""
     started: list[WorkerProcess] = []
 
-    def start(name: str = "worker", **env: str) -> WorkerProcess:
+    def start(name: str = "worker", module: str = "app", **env: str) -> WorkerProcess:
         worker = WorkerProcess(
             broker_url=kafka_broker.url,
             workdir=tmp_path,
             app_id=f"shopstream-test-{unique}",
             env=env,
             name=name,
+            module=module,
         ).start()
         started.append(worker)
         return worker

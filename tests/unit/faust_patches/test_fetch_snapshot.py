@@ -11,6 +11,7 @@ from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 
 from app import faust_patches
+from app.kafka import fatal
 
 ORDERS = TP("orders", 1)
 STANDBY_CHANGELOG = TP("shopstream-orders-changelog", 0)
@@ -42,7 +43,7 @@ class _AiokafkaFetcher:
 
 
 async def _fetch_while_pausing(active: set[TP], paused: set[TP]) -> tuple[Any, _AiokafkaFetcher]:
-    faust_patches.install()
+    faust_patches.install(fatal)
     waiting = asyncio.Event()
     fetcher = _AiokafkaFetcher({ORDERS: [4, 5], STANDBY_CHANGELOG: [7]}, waiting)
     consumer = SimpleNamespace(_fetcher=fetcher, _closed=False, seek=fetcher.seek)

@@ -16,6 +16,7 @@ from faust.transport.producer import ProducerBuffer
 from faust.types.tuples import FutureMessage
 
 from app import faust_patches
+from app.kafka import fatal
 
 
 class _Channel:
@@ -34,7 +35,7 @@ def _message(channel: _Channel) -> FutureMessage:
 
 
 async def test_flush_returns_only_after_every_buffered_message_is_acknowledged() -> None:
-    faust_patches.install()
+    faust_patches.install(fatal)
     buffer = ProducerBuffer()
     buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
     channel = _Channel()

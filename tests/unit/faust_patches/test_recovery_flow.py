@@ -11,6 +11,7 @@ from faust.types import TP
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from app import faust_patches
+from app.kafka import fatal
 
 
 class _Fetcher:
@@ -91,7 +92,7 @@ def _recovery(fetcher: _Fetcher, flow_control: FlowControlEvent) -> Any:
 
 async def _complete_recovery(*, flow_active: bool) -> tuple[_Fetcher, list[tuple[TP, int]]]:
     """Run on_recovery_completed with a live fetcher; returns it and what stays queued."""
-    faust_patches.install()
+    faust_patches.install(fatal)
     flow_control = FlowControlEvent(initially_suspended=not flow_active)
     streams: FlowControlQueue[Any] = FlowControlQueue(
         flow_control=flow_control, clear_on_resume=True
