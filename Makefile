@@ -11,6 +11,9 @@ UV_PIN := uv==0.13.8
 UV_PY  := --python $(BIN)/python
 # `make test` shows where the time goes: the slowest tests, after the summary.
 DURATIONS ?= --durations=15 --durations-min=2
+# Two test processes (each with its own session broker): integration tests mostly wait on
+# workers and brokers, so two share the 2 cores well; work stealing evens out the long ones.
+PARALLEL ?= -n 2 --dist worksteal
 
 .DEFAULT_GOAL := help
 .PHONY: help prereqs setup lint format test test-unit test-integration test-full demo bench clean
@@ -42,13 +45,13 @@ format: setup  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 
 test: lint  ## everything CI runs: lint, types, unit and integration tests (real Kafka)
-	$(BIN)/pytest -m "not slow" $(DURATIONS) $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" $(PARALLEL) $(DURATIONS) $(PYTEST_ARGS)
 
 test-unit: setup  ## unit tests only (no broker)
 	$(BIN)/pytest -m "not integration and not slow" $(PYTEST_ARGS)
 
 test-full: lint  ## the whole suite including the long fault-tolerance runs
-	$(BIN)/pytest $(DURATIONS) $(PYTEST_ARGS)
+	$(BIN)/pytest $(PARALLEL) $(DURATIONS) $(PYTEST_ARGS)
 
 demo: setup  ## local broker (unless KAFKA_BROKER is set), a worker and the load generator
 	$(BIN)/python -m app.demo

@@ -37,6 +37,11 @@ class ClassArchive:
         partial = self.path.with_name(f"{self.path.stem}.{os.getpid()}.partial")
         return [f"{_WRITE_OPTION}{partial}"]
 
+    @property
+    def writer(self) -> JavaProcess | None:
+        """The JVM writing the archive (it must exit cleanly for the archive to be complete)."""
+        return None if self._writer is None else self._writer[0]
+
     def track(self, process: JavaProcess) -> None:
         """Remember ``process`` if its options make it the archive writer."""
         for arg in process.argv:

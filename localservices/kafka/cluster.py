@@ -159,7 +159,7 @@ class LocalKafkaCluster:
             return
 
     def stop(self) -> None:
-        """Stop every node (SIGTERM, then SIGKILL after ``stop_timeout``). Idempotent."""
+        """Stop every node (see :meth:`_terminate_all`: SIGTERM where a clean exit matters). Idempotent."""
         self._terminate_all()
         unregister_cleanup(self)
         if self._requested_dir is None and self._base is not None:
@@ -167,11 +167,23 @@ class LocalKafkaCluster:
             self._base = None
 
     def _terminate_all(self) -> None:
+        """SIGTERM the nodes whose clean exit matters, SIGKILL the others.
+
+        A clean exit matters for data that is kept (a ``data_dir``) and for the JVM
+        writing the class archive; a throwaway cluster's data is deleted right
+        after, and a clean KRaft shutdown of several nodes waits for quorum
+        (~15 s for the last of three), so those nodes are killed at once.
+        """
         procs = list(self._procs.values())
-        for proc in procs:
+        writer = None if self._archive is None else self._archive.writer
+        clean = [p for p in procs if self._requested_dir is not None or p is writer]
+        for proc in clean:
             proc.send_terminate()  # in parallel: a lone survivor may wait for its peers
-        deadline = time.monotonic() + self.stop_timeout
         for proc in procs:
+            if proc not in clean:
+                proc.kill()
+        deadline = time.monotonic() + self.stop_timeout
+        for proc in clean:
             if not proc.wait(max(0.0, deadline - time.monotonic())):
                 proc.kill()
         self._procs.clear()

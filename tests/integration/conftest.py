@@ -23,7 +23,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def start_worker(
     kafka_broker: BrokerAddress, tmp_path: Path, unique: str
 ) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start workers of one consumer group (one app id per test); all are stopped after."""
+    """Start workers of one consumer group (one app id per test); all are killed after.
+
+    Killed, not stopped: a graceful Faust shutdown takes seconds per worker and
+    nothing after the test reads what it would leave (the group and the data
+    directory are the test's own). Tests that need a clean stop call ``stop()``.
+    """
     started: list[WorkerProcess] = []
 
     def start(name: str = "worker", module: str = "app", **env: str) -> WorkerProcess:
@@ -40,4 +45,4 @@ def start_worker(
 
     yield start
     for worker in reversed(started):
-        worker.stop()
+        worker.kill()

@@ -130,6 +130,15 @@ async def order_status_times(bootstrap: str) -> list[float]:
     return sorted(times)
 
 
+async def status_after(bootstrap: str, since_wall: float, *, timeout: float) -> None:
+    """Wait until ``order-status`` holds a record stamped after ``since_wall``, or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(t > since_wall for t in await order_status_times(bootstrap)):
+            return
+        await asyncio.sleep(1.0)
+
+
 def max_gap(times: list[float], since: float, until: float) -> float:
     inside = [t for t in times if since <= t <= until]
     return max((b - a for a, b in pairwise(inside)), default=until - since)
@@ -165,6 +174,10 @@ async def test_no_acknowledged_event_is_lost_when_a_broker_dies(
             killed_wall, killed = time.time(), time.monotonic()
             cluster.kill_node(node)
             await asyncio.sleep(outage.down_seconds)
+            # The pipeline must go on while the broker is down. On a busy machine the
+            # failover can outlast the planned outage, so the broker stays down until an
+            # order-status record came after the kill (or a minute: then the check fails).
+            await status_after(bootstrap, killed_wall, timeout=60.0)
             restarted_wall = time.time()
             await asyncio.to_thread(cluster.start_node, node)
             back = time.monotonic() - killed
