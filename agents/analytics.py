@@ -30,10 +30,16 @@ from typing import Any, Final
 from faust.types import EventT
 
 from app.kafka.analytics_topics import SESSION_PURCHASES, analytics_input_topic
-from app.kafka.codec import UndecodableValue, decode_json_object
+from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
 from app.main import app, settings
 from app.monitoring.analytics_metrics import record_analytics_outcome, record_late_event
+from app.schemas.writer_schemas import (
+    SchemaViolation,
+    UnknownSchemaId,
+    framed_schema_ids,
+    shared_writer_schemas,
+)
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
 from domain.analytics_batch import BufferedRows
 from domain.analytics_rows import RowStore
@@ -105,10 +111,19 @@ class _Batch:
         """Apply one record to the batch's rows; bad and late input becomes a dead letter."""
         message = event.message
         try:
-            value = decode_json_object(message.value)
+            decoded = decode_value(message.value)
         except UndecodableValue as exc:
             self._refuse(letter_for(message, exc, stage="decode"))
             return None
+        try:
+            shared_writer_schemas().check(decoded)  # ids prepared for the whole batch
+        except UnknownSchemaId as exc:
+            self._refuse(letter_for(message, exc, stage="decode"))
+            return None
+        except SchemaViolation as exc:
+            self._refuse(letter_for(message, exc, stage="validate"))
+            return None
+        value = decoded.value
         rows = self.rows_for(event)
         try:
             stream, result = _apply(rows, message, value)
@@ -149,6 +164,7 @@ async def handle_analytics_batch(events: Sequence[EventT[bytes]]) -> list[Result
     Offsets are committed after this returns (``take_events`` acks then), so
     the rows are written before the records count as processed.
     """
+    await shared_writer_schemas().prepare(framed_schema_ids(e.message.value for e in events))
     batch = _Batch()
     results = [batch.take(event) for event in events]
     await batch.finish()

@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.kafka.codec import decode_json_object, encode_json
+from app.kafka.topic_names import ALERTS
 from app.kafka.topics import alerts_topic, customer_orders_topic, order_commands_topic
 from app.main import app, settings
 from app.monitoring.operations import record_alert
+from app.schemas.output import encode_output
 from domain.fraud import CustomerVelocity, FraudVerdict, record_order
 from domain.order_commands import HoldOrder
 from domain.order_events import OrderEvent, order_event_from_wire
@@ -60,7 +62,8 @@ async def _publish_flags(created: OrderEvent, verdict: FraudVerdict) -> None:
         )
         wire = alert.to_wire()
         record_alert(wire)
-        pending.append(await alerts_topic.send(key=flag.order_id, value=encode_json(wire)))
+        value = await encode_output(ALERTS, wire)
+        pending.append(await alerts_topic.send(key=flag.order_id, value=value))
         pending.append(
             await order_commands_topic.send(key=flag.order_id, value=encode_json(hold.to_wire()))
         )

@@ -16,9 +16,11 @@ from faust.types import EventT
 from app.kafka.analytics_topics import send_session_purchase
 from app.kafka.codec import encode_json
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.kafka.topic_names import ALERTS, ORDER_STATUS
 from app.kafka.topics import alerts_topic, customer_orders_topic, order_status_topic
 from app.monitoring.metrics import record_status_change
 from app.monitoring.operations import record_alert
+from app.schemas.output import encode_output
 from domain.order_events import OrderEvent, to_wire
 from domain.order_lifecycle import Decision, Rejection
 from domain.order_state import OrderState
@@ -66,12 +68,13 @@ async def publish_decision(
     pending: list[Any] = []
     for change in decision.changes:
         record_status_change(change.status)
-        value = encode_json(change.to_wire())
+        value = await encode_output(ORDER_STATUS, change.to_wire())
         pending.append(await order_status_topic.send(key=change.order_id, value=value))
     for alert in decision.alerts:
         wire = alert.to_wire()
         record_alert(wire)
-        pending.append(await alerts_topic.send(key=alert.order_id, value=encode_json(wire)))
+        value = await encode_output(ALERTS, wire)
+        pending.append(await alerts_topic.send(key=alert.order_id, value=value))
     created = newly_created(previous, decision)
     if created is not None and created.customer_id is not None:
         value = encode_json(to_wire(created))

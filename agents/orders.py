@@ -24,11 +24,12 @@ from typing import Any
 from faust.types import EventT
 
 from agents.order_outputs import publish_decision
-from app.kafka.codec import UndecodableValue, decode_json_object
+from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import letter_for, send_dead_letter
 from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic
 from app.main import app, settings
 from app.monitoring.metrics import record_event_processed
+from app.schemas.writer_schemas import SchemaViolation, UnknownSchemaId, shared_writer_schemas
 from domain.order_commands import ExpirePending, HoldOrder, InvalidCommand, command_from_wire
 from domain.order_events import InvalidEvent, OrderEvent, order_event_from_wire
 from domain.order_lifecycle import (
@@ -109,10 +110,21 @@ async def handle_order_input(event: EventT[bytes]) -> None:
     message = event.message
     record_event_processed(message.topic)
     try:
-        value = decode_json_object(message.value)
+        decoded = decode_value(message.value)
     except UndecodableValue as exc:
         await send_dead_letter(letter_for(message, exc, stage="decode"))
         return
+    writer_schemas = shared_writer_schemas()
+    await writer_schemas.prepare([decoded.schema_id])  # waits while the registry is down
+    try:
+        writer_schemas.check(decoded)
+    except UnknownSchemaId as exc:
+        await send_dead_letter(letter_for(message, exc, stage="decode"))
+        return
+    except SchemaViolation as exc:
+        await send_dead_letter(letter_for(message, exc, stage="validate"))
+        return
+    value = decoded.value
     event_id = value.get("event_id") if isinstance(value.get("event_id"), str) else None
     try:
         if message.topic == ORDER_COMMANDS:

@@ -78,6 +78,19 @@ def _prepare_broker(command: str) -> None:
             asyncio.run(run_preflight(settings, broker_url_to_bootstrap(settings.kafka_broker)))
         except PreflightError as exc:
             _fail(str(exc))
+        _register_missing_schemas(settings.schema_registry_url)
+
+
+def _register_missing_schemas(url: str | None) -> None:
+    """DESIGN.md: at start-up the worker registers the subjects the registry lacks."""
+    if url is None:
+        return
+    from app.schemas.registry import RegistryError, SchemaRegistry
+
+    try:
+        SchemaRegistry(url).register_contract(only_missing=True)
+    except RegistryError as exc:
+        _fail(f"SCHEMA_REGISTRY_URL={url}: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

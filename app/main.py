@@ -24,7 +24,7 @@ faust_patches.install(fatal)
 install_shared_memory()  # before any table opens: one RocksDB cache and write budget per process
 
 #: Modules that register agents, tables, web views and commands on the App.
-DISCOVERED_MODULES = ["agents", "tables", "app.web", "app.commands"]
+DISCOVERED_MODULES = ["agents", "tables", "app.web", "app.commands", "app.schemas.commands"]
 
 #: Used when nothing resolved a broker (unit tests with ``agent.test_context()``).
 _UNRESOLVED_BROKER = "kafka://127.0.0.1:9092"

@@ -74,6 +74,20 @@ class Settings:
     max_sse_clients: int = 1000
     #: ``/orders/{id}?wait_for=...`` waits held at once; more are answered 503 with Retry-After.
     max_long_polls: int = 2000
+    #: Confluent-compatible Schema Registry REST API (Apicurio: ``.../apis/ccompat/v7``);
+    #: None: no registry (framed input is decoded, its schema id not checked).
+    schema_registry_url: str | None = None
+    #: ``json`` (plain) or ``confluent-json`` (the Confluent wire format) for output values.
+    output_format: str = "json"
+
+    def checked(self) -> Settings:
+        """Refuse combinations of values that cannot work together."""
+        if self.output_format == "confluent-json" and self.schema_registry_url is None:
+            raise SettingsError(
+                "SHOPSTREAM_OUTPUT_FORMAT=confluent-json needs SCHEMA_REGISTRY_URL: "
+                "framed values carry the registry's schema id"
+            )
+        return self
 
     @property
     def listens_beyond_loopback(self) -> bool:
@@ -205,6 +219,19 @@ def _cluster_token(raw: str) -> str:
     return raw
 
 
+def _registry_url(raw: str) -> str:
+    url = _http_url(raw).rstrip("/")
+    if urlsplit(url).query or urlsplit(url).fragment:
+        raise ValueError("must be the registry's base URL, without a query or fragment")
+    return url
+
+
+def _output_format(raw: str) -> str:
+    if raw not in ("json", "confluent-json"):
+        raise ValueError("must be json or confluent-json")
+    return raw
+
+
 def _read(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -281,4 +308,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_long_polls=_read(
             env, "SHOPSTREAM_MAX_LONG_POLLS", _int_between(0, 100_000), defaults.max_long_polls
         ),
-    )
+        schema_registry_url=_read(env, "SCHEMA_REGISTRY_URL", _registry_url, None),
+        output_format=_read(
+            env, "SHOPSTREAM_OUTPUT_FORMAT", _output_format, defaults.output_format
+        ),
+    ).checked()

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from app.kafka.codec import encode_json
+from app.kafka.topic_names import DEAD_LETTERS
 from app.monitoring.metrics import record_dead_letter
 from app.monitoring.operations import remember_dead_letter
 from domain.timefmt import format_time, now_utc
@@ -148,6 +149,7 @@ async def send_dead_letters(letters: Iterable[DeadLetter]) -> None:
     committing (:mod:`app.kafka.fatal`).
     """
     from app.kafka.topics import dead_letters_topic
+    from app.schemas.output import frame_output
 
     pending = []
     for letter in letters:
@@ -170,6 +172,7 @@ async def send_dead_letters(letters: Iterable[DeadLetter]) -> None:
             offset=letter.offset,
         )
         key, value = encode_letter(letter)
+        value = await frame_output(DEAD_LETTERS, value)
         pending.append(await dead_letters_topic.send(key=key, value=value))
     for delivery in pending:
         await delivery

@@ -11,6 +11,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from app.kafka.codec import decode_json_object
+
 __all__ = [
     "Produced",
     "committed_offsets",
@@ -108,7 +110,9 @@ async def read_topic(
                     if key_prefix is not None and (key is None or not key.startswith(key_prefix)):
                         continue
                     size = len(message.value) + len(message.key or b"")
-                    records.append({"key": key, "value": orjson.loads(message.value), "size": size})
+                    records.append(
+                        {"key": key, "value": decode_json_object(message.value), "size": size}
+                    )
     finally:
         await consumer.stop()
     return records

@@ -44,6 +44,10 @@ def test_broker_url_is_normalized_to_faust_form() -> None:
         ("SHOPSTREAM_CLUSTER_TOKEN", "sixteen chars with spaces"),
         ("SHOPSTREAM_MAX_SSE_CLIENTS", "-1"),
         ("SHOPSTREAM_MAX_LONG_POLLS", "many"),
+        ("SCHEMA_REGISTRY_URL", "localhost:8081"),
+        ("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/?x=1"),
+        ("SHOPSTREAM_OUTPUT_FORMAT", "avro"),
+        ("SHOPSTREAM_OUTPUT_FORMAT", "confluent-json"),  # without SCHEMA_REGISTRY_URL
     ],
 )
 def test_wrong_value_names_the_variable_in_one_line(name: str, value: str) -> None:
@@ -52,6 +56,19 @@ def test_wrong_value_names_the_variable_in_one_line(name: str, value: str) -> No
     message = str(caught.value)
     assert message.startswith(f"{name}=")
     assert "\n" not in message
+
+
+def test_schema_registry_and_output_format() -> None:
+    assert load_settings({}).schema_registry_url is None
+    assert load_settings({}).output_format == "json"
+    settings = load_settings(
+        {
+            "SCHEMA_REGISTRY_URL": "http://127.0.0.1:8081/apis/ccompat/v7/",
+            "SHOPSTREAM_OUTPUT_FORMAT": "confluent-json",
+        }
+    )
+    assert settings.schema_registry_url == "http://127.0.0.1:8081/apis/ccompat/v7"
+    assert settings.output_format == "confluent-json"
 
 
 def test_wrong_setting_stops_the_command_line_with_one_line() -> None:

@@ -1,0 +1,35 @@
+"""The one decoder takes plain and framed (Confluent wire format) values alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.kafka.codec import Decoded, UndecodableValue, decode_json_object, decode_value, frame
+from app.schemas.writer_schemas import framed_schema_ids
+
+
+def test_plain_json_has_no_schema_id() -> None:
+    assert decode_value(b'{"a": 1}') == Decoded({"a": 1}, None)
+
+
+def test_a_framed_value_names_its_schema_id() -> None:
+    framed = frame(258, b'{"a": 1}')
+
+    assert framed[:5] == b"\x00\x00\x00\x01\x02"
+    assert decode_value(framed) == Decoded({"a": 1}, 258)
+    assert decode_json_object(framed) == {"a": 1}  # readers of outputs need not care
+    assert list(framed_schema_ids([framed, b"{}", None, b"\x00\x01"])) == [258]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"\x00\x00\x01", "shorter than its header"),
+        (frame(7, b"[1]"), "not an object"),
+        (frame(7, b"{"), "not UTF-8 JSON"),
+        (None, "tombstone"),
+    ],
+)
+def test_broken_values_are_refused_with_a_reason(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(UndecodableValue, match=reason):
+        decode_value(raw)
