@@ -149,11 +149,8 @@ class SchemaRegistry:
             exists = self.has_subject(subject)
             if exists and only_missing:
                 continue
-            if not exists:
-                self.set_compatibility(subject)  # before the first version: it guards the second
             schema_id = self.register(subject, document_text(topic))
-            if exists:
-                self.set_compatibility(subject)
+            self.set_compatibility(subject)  # Apicurio: only once the subject exists
             done.append(Registered(subject, schema_id, created=not exists))
         return done
 
