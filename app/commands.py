@@ -200,13 +200,20 @@ def dlq_list(stage: str | None, source_topic: str | None) -> None:
     click.echo(f"{len(letters)} dead letter(s)", err=True)
 
 
-@dlq.command(name="show", help="Everything about one dead letter, with its original value.")
+@dlq.command(
+    name="show",
+    help="Everything about one dead letter, with its original value "
+    "(fetched from the source topic when the letter carries only a prefix).",
+)
 @click.argument("letter_id")
 def dlq_show(letter_id: str) -> None:
+    from app.kafka.dlq import fetch_originals
+
     found = _dead_letters(ids=[letter_id])
     if not found:
         raise click.ClickException(f"no dead letter {letter_id} (ids are partition:offset)")
-    click.echo(found[0].describe())
+    originals = asyncio.run(fetch_originals(load_settings().broker_bootstrap, found))
+    click.echo(found[0].describe(originals[letter_id]))
 
 
 @dlq.command(name="requeue", help="Send dead letters back to their source topics.")
@@ -227,8 +234,12 @@ def dlq_requeue(
     missing = set(letter_ids) - {letter.letter_id for letter in chosen}
     if missing:
         raise click.ClickException(f"no such dead letter(s): {', '.join(sorted(missing))}")
-    sent = asyncio.run(requeue_letters(load_settings().broker_bootstrap, chosen))
-    click.echo(f"requeued {sent} dead letter(s)")
+    done = asyncio.run(requeue_letters(load_settings().broker_bootstrap, chosen))
+    click.echo(f"requeued {done.sent} dead letter(s)")
+    for gone_id, reason in sorted(done.gone.items()):
+        click.echo(f"not requeued {gone_id}: the original is gone: {reason}", err=True)
+    if done.gone:
+        raise SystemExit(1)
 
 
 cli.add_command(dlq)

@@ -82,7 +82,7 @@ async def read_topic(
     """Read a topic until ``until(records)`` holds or time is up.
 
     Each record is ``{"key": str (undecodable bytes replaced), "value": decoded JSON,
-    "size": bytes of key and value}``.
+    "size": bytes of key and value, "id": "partition:offset"}``.
 
     From the beginning, or from ``start_offsets`` (partition -> offset, every
     partition of the topic; see :func:`end_offsets`) to skip what came before.
@@ -109,9 +109,13 @@ async def read_topic(
                     key = None if message.key is None else message.key.decode("utf-8", "replace")
                     if key_prefix is not None and (key is None or not key.startswith(key_prefix)):
                         continue
-                    size = len(message.value) + len(message.key or b"")
                     records.append(
-                        {"key": key, "value": decode_json_object(message.value), "size": size}
+                        {
+                            "key": key,
+                            "value": decode_json_object(message.value),
+                            "size": len(message.value) + len(message.key or b""),
+                            "id": f"{message.partition}:{message.offset}",
+                        }
                     )
     finally:
         await consumer.stop()
