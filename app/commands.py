@@ -126,6 +126,13 @@ def _parse_time_option(
     help="event time of the first event (ISO-8601); default: now, advancing live",
 )
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@click.option(
+    "--framed-share",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="share of valid events sent in the Confluent wire format (needs SCHEMA_REGISTRY_URL)",
+)
 def simulate(
     rate: float,
     duration: float | None,
@@ -137,10 +144,22 @@ def simulate(
     jsonl_path: str | None,
     start_time: datetime | None,
     progress: bool,
+    framed_share: float,
 ) -> None:
+    from app.schemas.registry import RegistryError, input_schema_ids
     from loadgen import SimulationOptions, run_simulation
 
     settings = load_settings()
+    schema_ids = None
+    if framed_share > 0:
+        if settings.schema_registry_url is None:
+            raise click.UsageError(
+                "--framed-share needs SCHEMA_REGISTRY_URL (framed values name a schema id)"
+            )
+        try:
+            schema_ids = input_schema_ids(settings.schema_registry_url)
+        except RegistryError as exc:
+            raise click.ClickException(str(exc)) from None
     try:
         options = SimulationOptions(
             rate=rate,
@@ -153,6 +172,8 @@ def simulate(
             jsonl_path=None if jsonl_path is None else Path(jsonl_path),
             start_time=start_time,
             progress=progress,
+            framed_share=framed_share,
+            schema_ids=schema_ids,
             **({} if seed is None else {"seed": seed}),  # type: ignore[arg-type]
         )
     except ValueError as exc:

@@ -1,4 +1,5 @@
-"""``make demo``: a local broker (unless KAFKA_BROKER is set), a worker and the load generator.
+"""``make demo``: a local broker and schema registry (unless KAFKA_BROKER / SCHEMA_REGISTRY_URL
+are set), a worker and the load generator, which sends part of its events framed.
 
 Everything started here is a child of this process and is stopped, newest
 first, on Ctrl-C or SIGTERM, so a demo leaves nothing running behind it.
@@ -16,13 +17,37 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.settings import SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from localservices.registry import LocalSchemaRegistry
 
 __all__ = ["main"]
 
 #: Offered load of the demo's load generator (events/s): lively charts, idle CPU.
 DEMO_RATE = os.environ.get("SHOPSTREAM_DEMO_RATE", "40")
+#: Share of the demo's events sent in the Confluent wire format, beside plain JSON.
+DEMO_FRAMED_SHARE = "0.3"
+#: The schema registry's usual port; another free one when it is taken.
+REGISTRY_PORT = 8081
+
+
+def _start_registry() -> LocalSchemaRegistry:
+    from localservices.kafka.errors import LocalKafkaError
+    from localservices.registry import LocalSchemaRegistry, RegistryStartError
+
+    print("starting a local schema registry (Apicurio; first run fetches it with Maven) ...")
+    try:
+        try:
+            return LocalSchemaRegistry(port=REGISTRY_PORT).start()
+        except RegistryStartError as exc:
+            if "already in use" not in str(exc):
+                raise
+            return LocalSchemaRegistry().start()
+    except LocalKafkaError as exc:
+        raise SystemExit(f"shopstream demo: {exc}") from None
 
 
 def _wait_ready(url: str, worker: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
@@ -60,7 +85,7 @@ def main() -> None:
     settings.datadir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
-    cluster = None
+    cluster = registry = None
     worker = simulator = None
     env = dict(os.environ)
     # Worker-to-worker paths need the group's secret; the demo makes one up per run.
@@ -78,6 +103,10 @@ def main() -> None:
         else:
             broker_url = settings.kafka_broker
         print(f"broker:  {broker_url}")
+        if settings.schema_registry_url is None:
+            registry = _start_registry()
+            env["SCHEMA_REGISTRY_URL"] = registry.url
+        print(f"schemas: {env['SCHEMA_REGISTRY_URL']}")
 
         log = settings.datadir / "demo-worker.log"
         with log.open("ab") as log_file:
@@ -102,6 +131,8 @@ def main() -> None:
                 "--duration",
                 "86400",
                 "--no-progress",
+                "--framed-share",
+                DEMO_FRAMED_SHARE,
             ],
             env=env,
         )
@@ -121,6 +152,8 @@ def main() -> None:
     finally:
         _stop(simulator)
         _stop(worker)
+        if registry is not None:
+            registry.stop()
         if cluster is not None:
             cluster.stop()
         print("stopped.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,10 @@ class SimulationOptions:
     products: int = 300
     #: Prepended to every topic name when producing (isolates test runs); "" in production.
     topic_prefix: str = ""
+    #: Share of the valid events sent in the Confluent wire format (needs ``schema_ids``).
+    framed_share: float = 0.0
+    #: Input topic -> schema id of its subject, for the framed events.
+    schema_ids: Mapping[str, int] | None = None
 
     def __post_init__(self) -> None:
         rate = self.rate
@@ -141,6 +146,10 @@ class SimulationOptions:
         _positive_int("concurrency", self.concurrency, maximum=1_000_000)
         _positive_int("customers", self.customers, maximum=10_000_000)
         _positive_int("products", self.products, maximum=1_000_000)
+        share = _fraction("framed_share", self.framed_share)
+        object.__setattr__(self, "framed_share", share)
+        if share > 0 and not self.schema_ids:
+            raise ValueError("framed_share needs the schema ids of the input topics (a registry)")
         if not isinstance(self.topic_prefix, str) or not re.fullmatch(
             r"[A-Za-z0-9._-]*", self.topic_prefix
         ):

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loadgen.events import KINDS, SimEvent
+from loadgen.framing import frame_share
 from loadgen.options import SimulationOptions
 from loadgen.shoppers import generate_events
 
@@ -141,6 +142,8 @@ def _jsonl_line(event: SimEvent) -> bytes:
             raw = event.value
         except orjson.JSONDecodeError:
             raw = b"null"
+    elif event.value[:1] == b"\x00":
+        raw = event.value[5:]  # framed: the JSON after the header (value_b64 keeps it all)
     else:
         raw = event.value  # our own orjson output: valid JSON, embedded as is
     return b"".join(
@@ -233,6 +236,10 @@ async def run_simulation(
     source = generate_events(options) if events is None else iter(events)
     if events is not None and options.max_events is not None:
         source = islice(source, options.max_events)
+    if options.framed_share > 0 and options.schema_ids:
+        source = frame_share(
+            source, share=options.framed_share, schema_ids=options.schema_ids, seed=options.seed
+        )
     bucket = TokenBucket(options.rate) if options.rate > 0 else None
     producer = AIOKafkaProducer(
         bootstrap_servers=options.bootstrap_servers,

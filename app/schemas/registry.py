@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
+from app.kafka.topic_names import INPUT_TOPICS
 from app.schemas.documents import CONTRACT_TOPICS, document_text, subject_for
 from app.settings import load_settings
 
@@ -29,6 +30,7 @@ __all__ = [
     "RegistryUnavailable",
     "SchemaRegistry",
     "UnknownSchemaId",
+    "input_schema_ids",
     "shared_registry",
 ]
 
@@ -160,3 +162,15 @@ def shared_registry() -> SchemaRegistry | None:
     """The registry of this process's settings (one client, so one cache), or None."""
     url = load_settings().schema_registry_url
     return None if url is None else SchemaRegistry(url)
+
+
+def input_schema_ids(url: str) -> dict[str, int]:
+    """Input topic -> id of ShopStream's document under its subject (registered if missing).
+
+    What a producer with an auto-registering serializer does; the load generator
+    uses these ids for the records it frames.
+    """
+    registry = SchemaRegistry(url)
+    return {
+        topic: registry.register(subject_for(topic), document_text(topic)) for topic in INPUT_TOPICS
+    }

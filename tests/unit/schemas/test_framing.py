@@ -33,3 +33,26 @@ def test_a_framed_value_names_its_schema_id() -> None:
 def test_broken_values_are_refused_with_a_reason(raw: bytes | None, reason: str) -> None:
     with pytest.raises(UndecodableValue, match=reason):
         decode_value(raw)
+
+
+def test_the_load_generator_frames_about_its_share_of_valid_events_only() -> None:
+    from datetime import UTC, datetime
+
+    from loadgen import SimulationOptions, generate_events
+    from loadgen.framing import frame_share
+
+    options = SimulationOptions(
+        count=2000, seed=5, start_time=datetime(2026, 11, 21, tzinfo=UTC), fraction_malformed=0.05
+    )
+    ids = {"orders": 1, "payments": 2, "shipments": 3, "clickstream": 4}
+    plain = list(generate_events(options))
+    mixed = list(frame_share(plain, share=0.3, schema_ids=ids, seed=5))
+
+    framed = [(p, m) for p, m in zip(plain, mixed, strict=True) if m.value != p.value]
+    assert 0.25 < len(framed) / len(plain) < 0.35
+    for original, sent in framed:
+        assert original.is_valid
+        assert decode_value(sent.value) == Decoded(
+            decode_json_object(original.value), ids[sent.topic]
+        )
+    assert mixed == list(frame_share(plain, share=0.3, schema_ids=ids, seed=5))
