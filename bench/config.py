@@ -48,6 +48,8 @@ class BenchConfig:
     client_sizes: tuple[int, ...] = (300, 1024)
     client_messages: int = 200_000
     client_consume_messages: int = 1_000_000
+    #: KafkaJS only: messages of the produce run with one message per send() (slow).
+    client_per_message_messages: int = 5_000
     client_latency_rate: float = 100.0
     client_latency_seconds: float = 10.0
     results_dir: Path = field(default_factory=lambda: ROOT / "bench" / "results")
@@ -74,6 +76,7 @@ class BenchConfig:
             "memory_partitions": (4, 8),
             "client_messages": 20_000,
             "client_consume_messages": 50_000,
+            "client_per_message_messages": 1_000,
             "client_latency_seconds": 3.0,
         }
         sizes.update(overrides)

@@ -53,6 +53,18 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = "clients"
 
 
+PER_MESSAGE = "produce rate, one message per send()"
+UNITS = {
+    "produce rate": "msg/s",
+    PER_MESSAGE: "msg/s",
+    "consume rate": "msg/s",
+    "produce p50": "ms",
+    "produce p99": "ms",
+    "peak RSS produce": "MiB",
+    "peak RSS consume": "MiB",
+}
+
+
 def shop_event_of_size(size: int) -> bytes:
     """A DESIGN.md ``order_created`` of exactly ``size`` bytes (items, then a ``note`` pad)."""
     unit_price = "12.50"
@@ -129,6 +141,65 @@ def _install_all(h: Harness, folder: Path) -> dict[str, Installed]:
     return installed
 
 
+async def _one_client(
+    h: Harness,
+    client: str,
+    installed: dict[str, Installed],
+    value_file: Path,
+    loaded: str,
+    count: int,
+    loaded_count: int,
+) -> dict[str, float | None]:
+    """Produce, consume and latency runs of one client at one size: metric -> value."""
+    cfg = h.config
+    run_id = f"{client}-{uuid.uuid4().hex[:8]}"
+    produced, latency_topic = f"clients-produce-{run_id}", f"clients-latency-{run_id}"
+    await create_topics(h.bootstrap, [produced, latency_topic], cfg.partitions)
+    value = ["--value-file", str(value_file)]
+    try:
+        p = _measure(
+            h, client, installed, "produce", [*value, "--topic", produced, "--count", str(count)]
+        )
+        c = _measure(
+            h,
+            client,
+            installed,
+            "consume",
+            [*value, "--topic", loaded, "--count", str(loaded_count), "--group", f"g-{run_id}"],
+        )
+        rate = [
+            "--rate",
+            str(cfg.client_latency_rate),
+            "--seconds",
+            str(cfg.client_latency_seconds),
+        ]
+        lat = _measure(h, client, installed, "latency", [*value, "--topic", latency_topic, *rate])
+        one_by_one: dict[str, Any] = {}
+        if client == "kafkajs":  # KafkaJS does not batch sends itself: how fast one by one?
+            one_by_one = _measure(
+                h,
+                client,
+                installed,
+                "produce",
+                [
+                    *value,
+                    *("--topic", produced, "--count", str(cfg.client_per_message_messages)),
+                    *("--per-message", "true"),
+                ],
+            )
+    finally:
+        await delete_topics(h.bootstrap, [produced, latency_topic])
+    return {
+        "produce rate": p.get("rate"),
+        PER_MESSAGE: one_by_one.get("rate"),
+        "consume rate": c.get("rate"),
+        "produce p50": lat.get("p50_ms"),
+        "produce p99": lat.get("p99_ms"),
+        "peak RSS produce": p.get("peak_rss_mib"),
+        "peak RSS consume": c.get("peak_rss_mib"),
+    }
+
+
 async def run_clients(h: Harness) -> tuple[list[Row], dict[str, Any]]:
     """Install each client (timed), then measure it; rows and the install facts."""
     cfg = h.config
@@ -137,11 +208,6 @@ async def run_clients(h: Harness) -> tuple[list[Row], dict[str, Any]]:
     installed = _install_all(h, folder)
     clients = [c for c in CLIENTS if c in installed]
     values: Measured = {}
-
-    def add(client: str, size: int, metric: str, value: float | None) -> None:
-        if value is not None:
-            values.setdefault((client, size, metric), []).append(float(value))
-
     await reset_topics(h.bootstrap)
     for size in cfg.client_sizes:
         value_file = folder / f"value-{size}.json"
@@ -162,67 +228,18 @@ async def run_clients(h: Harness) -> tuple[list[Row], dict[str, Any]]:
         for rep in range(cfg.repeats):
             order = clients[rep % len(clients) :] + clients[: rep % len(clients)]
             for client in order:
-                run_id = f"{client}-{size}-{rep}-{uuid.uuid4().hex[:6]}"
-                produced, latency_topic = f"clients-produce-{run_id}", f"clients-latency-{run_id}"
-                await create_topics(h.bootstrap, [produced, latency_topic], cfg.partitions)
-                base = ["--value-file", str(value_file)]
                 try:
-                    p = _measure(
-                        h,
-                        client,
-                        installed,
-                        "produce",
-                        [*base, "--topic", produced, "--count", str(count)],
-                    )
-                    c = _measure(
-                        h,
-                        client,
-                        installed,
-                        "consume",
-                        [
-                            *base,
-                            *("--topic", loaded, "--count", str(loaded_count)),
-                            *("--group", f"g-{run_id}"),
-                        ],
-                    )
-                    lat = _measure(
-                        h,
-                        client,
-                        installed,
-                        "latency",
-                        [
-                            *base,
-                            "--topic",
-                            latency_topic,
-                            "--rate",
-                            str(cfg.client_latency_rate),
-                            "--seconds",
-                            str(cfg.client_latency_seconds),
-                        ],
+                    measured = await _one_client(
+                        h, client, installed, value_file, loaded, count, loaded_count
                     )
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     h.note(f"clients: {client} {size} B repeat {rep + 1} failed: {str(exc)[:300]}")
                     continue
-                finally:
-                    await delete_topics(h.bootstrap, [produced, latency_topic])
-                add(client, size, "produce rate", p.get("rate"))
-                add(client, size, "consume rate", c.get("rate"))
-                add(client, size, "produce p50", lat.get("p50_ms"))
-                add(client, size, "produce p99", lat.get("p99_ms"))
-                add(client, size, "peak RSS produce", p.get("peak_rss_mib"))
-                add(client, size, "peak RSS consume", c.get("peak_rss_mib"))
+                for metric, value in measured.items():
+                    if value is not None:
+                        values.setdefault((client, size, metric), []).append(float(value))
         await delete_topics(h.bootstrap, [loaded])
     return _rows(cfg.client_latency_rate, clients, cfg.client_sizes, values, installed)
-
-
-UNITS = {
-    "produce rate": "msg/s",
-    "consume rate": "msg/s",
-    "produce p50": "ms",
-    "produce p99": "ms",
-    "peak RSS produce": "MiB",
-    "peak RSS consume": "MiB",
-}
 
 
 def _rows(
@@ -246,6 +263,8 @@ def _rows(
         for size in sizes:
             for metric, unit in UNITS.items():
                 shown = f"{metric} at {rate:g} msg/s" if metric.startswith("produce p") else metric
+                if metric == PER_MESSAGE and client != "kafkajs":
+                    continue
                 summary = summarize(values.get((client, size, metric), []))
                 rows.append(Row(BENCH, f"{client}, {size} B", shown, unit, summary))
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=False)

@@ -75,13 +75,24 @@ async def _aiokafka_producer(args: argparse.Namespace) -> Any:
 
 async def _aiokafka_produce(args: argparse.Namespace, value: bytes) -> dict[str, Any]:
     producer = await _aiokafka_producer(args)
+    failures: list[BaseException] = []
+
+    def on_done(future: asyncio.Future[Any]) -> None:
+        if future.exception() is not None:
+            failures.append(future.exception())  # type: ignore[arg-type]
+
     try:
         start = time.perf_counter()
-        futures = [await producer.send(args.topic, value, key=_key(i)) for i in range(args.count)]
-        await asyncio.gather(*futures)
+        for i in range(args.count):
+            # send() waits while the accumulator is full; the futures are not kept (their
+            # memory would be the benchmark's, not the client's).
+            (await producer.send(args.topic, value, key=_key(i))).add_done_callback(on_done)
+        await producer.flush()
         seconds = time.perf_counter() - start
     finally:
         await producer.stop()
+    if failures:
+        raise RuntimeError(f"{len(failures)} deliveries failed, first: {failures[0]}")
     return {"messages": args.count, "seconds": seconds}
 
 

@@ -30,6 +30,7 @@ def test_seeds_table_puts_the_medians_beside_the_claims() -> None:
     )
     for metric, values in {
         "produce rate": [9000.0, 10000.0, 11000.0],
+        "produce rate, one message per send()": [400.0],
         "consume rate": [60000.0],
         "produce p99 at 100 msg/s": [12.0],
         "peak RSS produce": [100.0],
@@ -59,7 +60,7 @@ def test_seeds_table_puts_the_medians_beside_the_claims() -> None:
         "no",
         "0.700",
         "moderate speed",
-        "10,000 / -",
+        "10,000 / - (1,000 per send()); 400 / - (one per send())",
     ]
     assert cells[9:] == ["60,000 / -", "12.0 / -", "100 / 110"]
     assert "node-rdkafka" not in table  # not installed, not shown

@@ -6,6 +6,7 @@
  *   node bench.js --client kafkajs|node-rdkafka --modules DIR --mode produce|consume|latency
  *                 --bootstrap host:port --topic T --value-file F
  *                 [--count N] [--group G] [--rate R --seconds S --warmup-seconds W]
+ *                 [--per-message true]   (KafkaJS produce: one message per send())
  *
  * --modules is the node_modules folder the client was installed into (each client has its
  * own package.json and lockfile, so its install is timed alone). The same settings as the
@@ -35,6 +36,7 @@ function parseArgs(argv) {
     const name = argv[i].replace(/^--/, '')
     const value = argv[i + 1]
     options[name] = ['count', 'rate', 'seconds', 'warmup-seconds'].includes(name) ? Number(value) : value
+    if (name === 'per-message') options[name] = value === 'true'
   }
   for (const needed of ['client', 'modules', 'mode', 'bootstrap', 'topic', 'value-file']) {
     if (!options[needed]) throw new Error(`--${needed} is required`)
@@ -96,6 +98,7 @@ async function kafkajsProducer(req, options) {
 const kafkajs = {
   async produce(req, options, value) {
     const producer = await kafkajsProducer(req, options)
+    if (options['per-message']) return kafkajsProducePerMessage(producer, options, value)
     const start = now()
     for (let i = 0; i < options.count; i += PRODUCE_BATCH) {
       const messages = []
@@ -154,6 +157,25 @@ const kafkajs = {
     await producer.disconnect()
     return latencySummary(samples)
   },
+}
+
+/**
+ * One message per send(), up to PRODUCE_BATCH sends outstanding: how a service that emits
+ * events one at a time uses KafkaJS. KafkaJS does not merge sends into one request.
+ */
+async function kafkajsProducePerMessage(producer, options, value) {
+  const start = now()
+  const outstanding = new Set()
+  for (let i = 0; i < options.count; i += 1) {
+    const sent = producer.send({ topic: options.topic, acks: -1, messages: [{ key: keyOf(i), value }] })
+    outstanding.add(sent)
+    sent.then(() => outstanding.delete(sent))
+    if (outstanding.size >= PRODUCE_BATCH) await Promise.race(outstanding)
+  }
+  await Promise.all(outstanding)
+  const seconds = (now() - start) / 1000
+  await producer.disconnect()
+  return { messages: options.count, seconds }
 }
 
 // ---------------------------------------------------------------- node-rdkafka
