@@ -18,6 +18,8 @@ from app.kafka.dead_letters import (
     dead_letter_record,
     encode_letter,
 )
+from app.schemas.documents import document_validator
+from app.schemas.validation import first_violation
 
 #: The broker's default limit on one input record (message.max.bytes).
 BROKER_LIMIT = 1_048_588
@@ -111,3 +113,14 @@ def test_a_tombstone_has_no_value_size_or_hash() -> None:
     assert key is None and record["key"] is None and record["key_truncated"] is False
     assert record["value_b64"] is None and record["value_size"] is None
     assert record["value_sha256"] is None and record["value_truncated"] is False
+
+
+def test_truncated_and_pending_letters_match_the_published_schema() -> None:
+    """The dead-letters document accepts a giant value's letter and a parked event's (offset -1)."""
+    validator = document_validator("dead-letters")
+    giant = orjson.loads(encode_letter(_letter(b"\xff" * 5000, os.urandom(BROKER_LIMIT)))[1])
+    parked = dead_letter_record(
+        DeadLetter("payments", 1, -1, b"o-1", b"{}", "Rejected", "waited too long", "pending")
+    )
+    assert first_violation(validator, giant) is None
+    assert first_violation(validator, parked) is None
