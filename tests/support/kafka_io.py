@@ -82,7 +82,7 @@ async def read_topic(
     """Read a topic until ``until(records)`` holds or time is up.
 
     Each record is ``{"key": str (undecodable bytes replaced), "value": decoded JSON,
-    "size": bytes of key and value, "id": "partition:offset"}``.
+    "size": bytes of key and value, "id": "partition:offset", "raw": the value's bytes}``.
 
     From the beginning, or from ``start_offsets`` (partition -> offset, every
     partition of the topic; see :func:`end_offsets`) to skip what came before.
@@ -115,6 +115,7 @@ async def read_topic(
                             "value": decode_json_object(message.value),
                             "size": len(message.value) + len(message.key or b""),
                             "id": f"{message.partition}:{message.offset}",
+                            "raw": message.value,
                         }
                     )
     finally:

@@ -2,12 +2,13 @@
 
 Node.js is optional for ``make test`` on a laptop: without ``node`` 20+ and ``npm`` the
 tests that use it are skipped with one line saying how to get them (in CI they fail). ``npm ci`` runs from the lockfile
-once per lockfile change (a stamp in ``node_modules``), the plain-JSON install
-(``--omit=optional``: KafkaJS only, seconds) unless the registry client is asked for.
+once per lockfile change (a stamp in ``node_modules``), the registry client included
+(about a minute the first time; seconds for KafkaJS alone, but one install serves all tests).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -48,23 +49,27 @@ def node_or_skip() -> str:
     return node
 
 
-def install_node_example(*, with_registry: bool = False) -> None:
-    """``npm ci`` in examples/node unless this lockfile is already installed (stamp)."""
+def install_node_example() -> None:
+    """``npm ci`` in examples/node unless this lockfile is already installed (stamp).
+
+    The whole lockfile, the registry client included: a second, different install while
+    another test runs node from ``node_modules`` would pull it from under that test. Under
+    a file lock, since pytest-xdist may start two Node.js tests at once.
+    """
     lock = hashlib.sha256((NODE_EXAMPLE / "package-lock.json").read_bytes()).hexdigest()
-    installed = _STAMP.read_text().split() if _STAMP.exists() else []
-    if installed[:1] == [lock] and ("full" in installed or not with_registry):
-        return
-    command = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
-    if not with_registry:
-        command.append("--omit=optional")
-    result = subprocess.run(
-        command, cwd=NODE_EXAMPLE, capture_output=True, text=True, timeout=900, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed in {NODE_EXAMPLE}:\n{result.stderr[-3000:]}"
+    with (NODE_EXAMPLE / ".npm-install.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if _STAMP.exists() and _STAMP.read_text().strip() == lock:
+            return
+        command = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+        result = subprocess.run(
+            command, cwd=NODE_EXAMPLE, capture_output=True, text=True, timeout=900, check=False
         )
-    _STAMP.write_text(f"{lock} {'full' if with_registry else 'plain'}\n")
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(command)} failed in {NODE_EXAMPLE}:\n{result.stderr[-3000:]}"
+            )
+        _STAMP.write_text(lock + "\n")
 
 
 def run_node(
