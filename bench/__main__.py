@@ -46,13 +46,14 @@ def _parse(argv: list[str] | None) -> BenchConfig:
         overrides["keys"] = tuple(int(k) for k in args.keys.split(","))
     if args.out is not None:
         overrides["results_dir"] = args.out
-    elif overrides.get("benches") == ("clients",):
-        # The client comparison alone must not overwrite the full run's results.
-        overrides["results_dir"] = ROOT / "bench" / "results" / "clients"
+    elif overrides.get("benches") in (("clients",), ("hostile",)):
+        # One of these alone must not overwrite the full run's results.
+        overrides["results_dir"] = ROOT / "bench" / "results" / overrides["benches"][0]
     return BenchConfig.from_env(**overrides)
 
 
 async def _run_all(h: Harness, run: BenchRun) -> None:
+    from bench.hostile import run_hostile
     from bench.latency import run_latency
     from bench.recovery import run_state
     from bench.scaling import run_scaling
@@ -83,6 +84,9 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         chosen = h.config.benches
         run.add(await run_state(h, recovery="recovery" in chosen, memory="memory" in chosen))
 
+    async def hostile() -> None:
+        run.add(await run_hostile(h))
+
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "throughput": throughput,
         "scaling": scaling,
@@ -90,6 +94,7 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         "recovery": state,
         "memory": state,
         "clients": clients,
+        "hostile": hostile,
     }
     done: set[Callable[[], Awaitable[None]]] = set()
     for name in ALL_BENCHES:

@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["ALL_BENCHES", "BenchConfig"]
 
-ALL_BENCHES = ("throughput", "scaling", "latency", "recovery", "memory", "clients")
+ALL_BENCHES = ("throughput", "scaling", "latency", "recovery", "memory", "clients", "hostile")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -52,6 +52,13 @@ class BenchConfig:
     client_per_message_messages: int = 5_000
     client_latency_rate: float = 100.0
     client_latency_seconds: float = 10.0
+    #: Hostile HTTP load beside the mix: dashboard streams, long-polls, GETs per burst.
+    hostile_sse_clients: int = 500
+    hostile_long_polls: int = 200
+    hostile_burst: int = 2000
+    hostile_burst_every: float = 5.0
+    #: Records of the simulate mix drained in each hostile-load run (about a minute of work).
+    hostile_mix: int = 60_000
     results_dir: Path = field(default_factory=lambda: ROOT / "bench" / "results")
     #: This run's own folder (several runs may go on at once: never shared, never wiped).
     work_dir: Path = field(
@@ -78,6 +85,10 @@ class BenchConfig:
             "client_consume_messages": 50_000,
             "client_per_message_messages": 1_000,
             "client_latency_seconds": 3.0,
+            "hostile_sse_clients": 50,
+            "hostile_long_polls": 20,
+            "hostile_burst": 200,
+            "hostile_mix": 5_000,
         }
         sizes.update(overrides)
         return cls(**sizes)

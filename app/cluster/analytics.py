@@ -18,6 +18,7 @@ import logging
 from typing import Any, Final
 
 from app.cluster.fanout import MemberAnswer, ask_group, own_url
+from app.cluster.shared import SharedAnswers
 from app.main import app, settings
 from domain.analytics_partials import (
     InvalidPartial,
@@ -84,8 +85,23 @@ def local_stats() -> dict[str, Any]:
     return {"worker": own_url(), "ready": _ready(), "partitions": stats}
 
 
+#: Identical analytics questions within this many seconds share one answer (:mod:`app.cluster.shared`).
+SHARED_ANSWER_SECONDS: Final = 1.0
+_shared: SharedAnswers[tuple[PartialKind, QueryRange], Partial] = SharedAnswers(
+    SHARED_ANSWER_SECONDS
+)
+
+
 async def global_partial(kind: PartialKind, span: QueryRange) -> Partial:
-    """The merged partial of the whole group; AnalyticsUnavailable when it would be incomplete."""
+    """The merged partial of the whole group; AnalyticsUnavailable when it would be incomplete.
+
+    Concurrent and repeated (within :data:`SHARED_ANSWER_SECONDS`) identical
+    questions share one fan-out.
+    """
+    return await _shared.get((kind, span), lambda: _ask_group(kind, span))
+
+
+async def _ask_group(kind: PartialKind, span: QueryRange) -> Partial:
     params = {"kind": kind.value, "start": str(span.start), "minutes": str(span.minutes)}
 
     async def local() -> dict[str, Any]:

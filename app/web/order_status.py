@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any, Final
 from faust.web import Request, Response, View
 
 from app.cluster.fanout import ask_group
+from app.cluster.shared import SharedAnswers
 from app.main import app, settings
 from app.web.responses import json_error, query
 from domain.order_outputs import OrderStatus
@@ -113,32 +113,19 @@ async def scan_statuses(values: Iterable[Any], *, batch: int = SCAN_BATCH) -> Co
     return counts
 
 
-class _LocalCounter:
-    """This worker's counts, cached briefly; concurrent callers share one scan."""
-
-    def __init__(self, ttl: float) -> None:
-        self._ttl = ttl
-        self._cached: tuple[float, StatusCounts] | None = None
-        self._lock = asyncio.Lock()
-
-    async def get(self) -> StatusCounts:
-        async with self._lock:
-            now = time.monotonic()
-            if self._cached is not None and now - self._cached[0] < self._ttl:
-                return self._cached[1]
-            partitions = tuple(active_partitions(orders_table))
-            counts = await scan_statuses(orders_table.values()) if partitions else Counter()
-            result = StatusCounts(counts=counts, partitions=partitions)
-            self._cached = (time.monotonic(), result)
-            return result
+async def _scan_local() -> StatusCounts:
+    partitions = tuple(active_partitions(orders_table))
+    counts = await scan_statuses(orders_table.values()) if partitions else Counter()
+    return StatusCounts(counts=counts, partitions=partitions)
 
 
-_local = _LocalCounter(LOCAL_CACHE_SECONDS)
+#: This worker's counts, kept briefly; concurrent callers share one scan.
+_local: SharedAnswers[str, StatusCounts] = SharedAnswers(LOCAL_CACHE_SECONDS)
 
 
 async def _local_answer() -> dict[str, Any]:
     """This worker's ``scope=local`` answer, the same JSON its peers get over HTTP."""
-    local = await _local.get()
+    local = await _local.get("local", _scan_local)
     return {"scope": "local", **merge_counts([local], partition_count=settings.partitions)}
 
 
