@@ -4,18 +4,22 @@ Given two workers of one group, each owning part of the partitions, when
 clicks and orders of sessions spread over all partitions are produced, then
 both workers answer ``/analytics/top-products`` (and the funnel and revenue)
 with the same exact global answer, which neither could give from its own
-partitions alone.
+partitions alone; the workers share a cluster token, so their fan-out proves
+it is sent, and the order-status counts of both are complete.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import pytest
 
+from app.cluster.token import CLUSTER_TOKEN_HEADER
 from domain.timefmt import format_time
 from tests.conftest import BrokerAddress
 from tests.support.analytics_events import (
@@ -28,6 +32,8 @@ from tests.support.analytics_events import (
 )
 from tests.support.kafka_io import eventually, produce
 from tests.support.worker_process import WorkerProcess
+
+CLUSTER_TOKEN = "two-workers-token-0123456789"
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +52,8 @@ async def test_both_workers_give_the_same_global_top_products(
     start_worker: Callable[..., WorkerProcess], kafka_broker: BrokerAddress, unique: str
 ) -> None:
     # Given two workers in one group, each with part of the partitions
-    first, second = start_worker("w1"), start_worker("w2")
+    token = {"SHOPSTREAM_CLUSTER_TOKEN": CLUSTER_TOKEN}
+    first, second = start_worker("w1", **token), start_worker("w2", **token)
     first.wait_ready()
     second.wait_ready()
     await eventually(lambda: _clicks_owned(first) and _clicks_owned(second), timeout=60)
@@ -110,6 +117,21 @@ async def test_both_workers_give_the_same_global_top_products(
         await converge(answers, (expected_products, expected_funnel, expected_buckets))
 
     # And neither worker alone holds all of it: each covers only its partitions
-    local = [w.get("/internal/analytics/stats")[1]["partitions"] for w in (first, second)]
+    # (internal paths: the group's token is required, the fan-out sends it)
+    local = [_internal(w, "/internal/analytics/stats")["partitions"] for w in (first, second)]
     assert sorted(int(p) for stats in local for p in stats) == [0, 1, 2, 3]
     assert all(stats for stats in local)
+    assert first.get("/internal/analytics/stats")[0] == 403
+    for worker in (first, second):
+        status, counts = worker.get("/analytics/order-status-counts")
+        assert status == 200 and counts["complete"] is True, counts
+        assert counts["partitions"]["counted"] == [0, 1, 2, 3]
+        assert counts["unreachable_workers"] == []
+
+
+def _internal(worker: WorkerProcess, path: str) -> Any:
+    request = urllib.request.Request(
+        f"{worker.base_url}{path}", headers={CLUSTER_TOKEN_HEADER: CLUSTER_TOKEN}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return orjson.loads(response.read())
