@@ -213,8 +213,18 @@ def _bad_items(
 
 @st.composite
 def _no_event(draw: Callable[..., Any], base: SimEvent) -> Hostile:
-    """Bytes that are no event at all: random, invalid UTF-8, another JSON type, deep nesting."""
-    kind = draw(st.sampled_from(["bytes", "utf8", "json", "deep", "tombstone", "constant"]))
+    """Bytes that are no event at all: random, invalid UTF-8, another JSON type, deep nesting,
+    a wire-format frame around nothing valid."""
+    kind = draw(
+        st.sampled_from(["bytes", "utf8", "json", "deep", "tombstone", "constant", "framed"])
+    )
+    if kind == "framed":  # the Confluent wire format's 0x00 + schema id, then no event
+        header = b"\x00" + draw(st.binary(min_size=4, max_size=4))
+        body = draw(
+            st.sampled_from([b"", b"\xff\xfe", b"[1, 2]", b"null", b'"text"', b"{", header])
+        )
+        short = draw(st.binary(max_size=3))
+        return _hostile(base, "framed", draw(st.sampled_from([header + body, b"\x00" + short])))
     if kind == "bytes":
         return _hostile(base, "random_bytes", draw(st.binary(max_size=3000)))
     if kind == "utf8":
