@@ -46,7 +46,7 @@ def _parse(argv: list[str] | None) -> BenchConfig:
         overrides["keys"] = tuple(int(k) for k in args.keys.split(","))
     if args.out is not None:
         overrides["results_dir"] = args.out
-    elif overrides.get("benches") in (("clients",), ("hostile",)):
+    elif overrides.get("benches") in (("clients",), ("hostile",), ("decoding",)):
         # One of these alone must not overwrite the full run's results.
         overrides["results_dir"] = ROOT / "bench" / "results" / overrides["benches"][0]
     return BenchConfig.from_env(**overrides)
@@ -80,6 +80,13 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         run.add(rows)
         run.extra["clients"] = facts
 
+    async def decoding() -> None:
+        from bench.decoding import run_decoding
+
+        rows, framed_over_plain = await run_decoding(h)
+        run.add(rows)
+        run.ratios["framed / plain decoding"] = framed_over_plain
+
     async def state() -> None:
         chosen = h.config.benches
         run.add(await run_state(h, recovery="recovery" in chosen, memory="memory" in chosen))
@@ -95,6 +102,7 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         "memory": state,
         "clients": clients,
         "hostile": hostile,
+        "decoding": decoding,
     }
     done: set[Callable[[], Awaitable[None]]] = set()
     for name in ALL_BENCHES:

@@ -11,7 +11,16 @@ from typing import Any
 
 __all__ = ["ALL_BENCHES", "BenchConfig"]
 
-ALL_BENCHES = ("throughput", "scaling", "latency", "recovery", "memory", "clients", "hostile")
+ALL_BENCHES = (
+    "throughput",
+    "scaling",
+    "latency",
+    "recovery",
+    "memory",
+    "clients",
+    "hostile",
+    "decoding",
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -12,10 +12,8 @@ import json
 from importlib import resources
 from typing import Any
 
-from jsonschema.protocols import Validator
-
 from app.kafka import topic_names
-from app.schemas.validation import validator_for
+from app.schemas.validation import SchemaCheck
 
 __all__ = [
     "CONTRACT_TOPICS",
@@ -63,6 +61,6 @@ def document_for(topic: str) -> dict[str, Any]:
 
 
 @functools.cache
-def document_validator(topic: str) -> Validator:
-    """A validator for the repository's document of ``topic``, built once."""
-    return validator_for(document_for(topic))
+def document_validator(topic: str) -> SchemaCheck:
+    """A prepared check of the repository's document of ``topic``, built once."""
+    return SchemaCheck(document_for(topic))

@@ -5,6 +5,12 @@ differs on one point that matters here: ``$`` also matches before a final
 newline, so ``^[A-Z]{3}$`` would accept ``"EUR\\n"``. The validator built here
 reads a final ``$`` as the end of the string, so a document accepts in Python
 what it accepts in other languages, and what the worker's own checks accept.
+
+Validation is on the per-record path of framed input, so :class:`SchemaCheck`
+prepares a document once: local ``$ref`` are inlined (resolving them per
+value dominated the cost), and a ``oneOf`` whose branches each fix ``type``
+to a constant (one branch per event type) validates only the branch the
+value's ``type`` names, which is what ``oneOf`` means when the constants differ.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import jsonschema
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 
-__all__ = ["SchemaViolation", "first_violation", "validator_for"]
+__all__ = ["SchemaCheck", "SchemaViolation", "first_violation", "validator_for"]
 
 
 class SchemaViolation(ValueError):
@@ -44,17 +50,89 @@ def validator_for(document: Mapping[str, Any]) -> Validator:
     return extended(document)
 
 
+_MAX_INLINE_DEPTH = 32
+
+
+def _inlined(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+    """``node`` with local ``$ref`` replaced by their targets; raises RecursionError if cyclic."""
+    if depth > _MAX_INLINE_DEPTH:
+        raise RecursionError("recursive $ref")
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            return {**_inlined(target, root, depth + 1), **_inlined(siblings, root, depth)}
+        return {k: _inlined(v, root, depth) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inlined(item, root, depth) for item in node]
+    return node
+
+
+def _branch_const(branch: Any) -> Any:
+    if not isinstance(branch, Mapping):
+        return None
+    return branch.get("properties", {}).get("type", {}).get("const")
+
+
+class SchemaCheck:
+    """One document, prepared for validating many values (see the module docstring).
+
+    Raises ``jsonschema.exceptions.SchemaError`` for a document that is not a
+    valid schema of its draft.
+    """
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        base = jsonschema.validators.validator_for(document, default=Draft202012Validator)
+        base.check_schema(document)
+        self.validator = validator_for(document)
+        try:
+            prepared = _inlined(document, document)
+        except (RecursionError, KeyError, TypeError):
+            prepared = None
+        self._fast: Validator | None = None
+        self._branches: dict[Any, Validator] = {}
+        if prepared is None:
+            return
+        self._fast = validator_for(prepared)
+        branches = prepared.get("oneOf")
+        others = set(prepared) - {"oneOf", "$schema", "$id", "$defs", "title", "description"}
+        consts = [_branch_const(b) for b in branches] if isinstance(branches, list) else []
+        if (
+            consts
+            and None not in consts
+            and len(set(map(repr, consts))) == len(consts)
+            and not others
+        ):
+            self._branches = {
+                const: validator_for({"$schema": prepared.get("$schema"), **branch})
+                for const, branch in zip(consts, branches, strict=True)
+            }
+
+    def violation(self, value: Any) -> str | None:
+        """None when ``value`` is valid, else one line naming the field (:func:`first_violation`)."""
+        if self._branches and isinstance(value, Mapping):
+            branch = self._branches.get(value.get("type"))
+            if branch is not None:
+                return first_violation(branch, value)
+        return first_violation(self._fast or self.validator, value)
+
+
 def _where(error: ValidationError) -> str:
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return path.removeprefix(".") or "value"
 
 
-def first_violation(validator: Validator, value: Any) -> str | None:
+def first_violation(validator: Validator | SchemaCheck, value: Any) -> str | None:
     """None when ``value`` is valid, else one line: the field and what is wrong with it.
 
     For ``oneOf`` documents (one branch per event type) the reason given is
     that of the branch the value's ``type`` selects, not "valid under none".
     """
+    if isinstance(validator, SchemaCheck):
+        return validator.violation(value)
     errors = list(validator.iter_errors(value))
     if not errors:
         return None

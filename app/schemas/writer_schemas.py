@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterable, Iterator
 
 from jsonschema.exceptions import SchemaError
-from jsonschema.protocols import Validator
 
 from app.kafka.codec import MAGIC_BYTE, Decoded
 from app.schemas.registry import (
@@ -28,7 +27,7 @@ from app.schemas.registry import (
     UnknownSchemaId,
     shared_registry,
 )
-from app.schemas.validation import SchemaViolation, first_violation, validator_for
+from app.schemas.validation import SchemaCheck, SchemaViolation
 
 __all__ = [
     "SchemaViolation",
@@ -50,7 +49,7 @@ class WriterSchemas:
 
     def __init__(self, registry: SchemaRegistry | None) -> None:
         self.registry = registry
-        self._validators: dict[int, Validator] = {}
+        self._validators: dict[int, SchemaCheck] = {}
         self._unknown: dict[int, tuple[float, str]] = {}  # id -> (when, reason)
 
     def _is_resolved(self, schema_id: int) -> bool:
@@ -83,8 +82,7 @@ class WriterSchemas:
                 delay = min(delay * 2, _LONGEST_RETRY)
                 continue
             try:
-                validator = validator_for(document)
-                type(validator).check_schema(document)
+                validator = SchemaCheck(document)
             except SchemaError as exc:
                 reason = f"schema id {schema_id} is not a valid JSON Schema: {exc.message:.120}"
                 self._unknown[schema_id] = (time.monotonic(), reason)
@@ -106,7 +104,7 @@ class WriterSchemas:
             unknown = self._unknown.get(decoded.schema_id)
             reason = unknown[1] if unknown else f"schema id {decoded.schema_id} was not fetched"
             raise UnknownSchemaId(reason)
-        violation = first_violation(validator, decoded.value)
+        violation = validator.violation(decoded.value)
         if violation is not None:
             raise SchemaViolation(f"schema id {decoded.schema_id}: {violation}")
 
