@@ -8,11 +8,13 @@ which would otherwise expire every window of its partition), then apply it
 to the partition's rows in the ``analytics`` table
 (:mod:`domain.analytics_apply`: minute buckets, sessions, expiry, all in
 event time and idempotent). Records come in batches (``take_events``): they
-are applied one by one to the rows held in memory
-(:mod:`domain.analytics_batch`), and each changed row is written once per
-batch, before the batch's offsets are committed, and also as soon as a
-record moves the partition's expiry horizon (crash safety, see there). A record later than the grace period is not
-counted: it is counted in ``shopstream_late_events_total`` and dead-lettered
+are applied one by one to the rows held in memory, across batches, in
+:data:`tables.analytics.analytics_cache` (:mod:`domain.analytics_batch`);
+each changed row is written once per commit, just before Faust commits the
+offsets of the records applied (:mod:`tables.commit_cache`), or earlier when
+the cache is full or a record moved the partition's expiry horizon (crash
+safety, see :mod:`domain.analytics_batch`). A record later than the grace
+period is not counted: it is counted in ``shopstream_late_events_total`` and dead-lettered
 with error type ``late`` (stage ``window``).
 
 Concurrency stays 1 (FAUST_NOTES: higher values can commit past a record
@@ -32,7 +34,7 @@ from faust.types import EventT
 from app.kafka.analytics_topics import SESSION_PURCHASES, analytics_input_topic
 from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
-from app.main import app, settings
+from app.main import app
 from app.monitoring.analytics_metrics import record_analytics_outcome, record_late_event
 from app.schemas.writer_schemas import (
     SchemaViolation,
@@ -41,13 +43,13 @@ from app.schemas.writer_schemas import (
     shared_writer_schemas,
 )
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
-from domain.analytics_batch import BufferedRows
 from domain.analytics_rows import RowStore
-from domain.analytics_windows import Stream, WindowPolicy, ahead_of_clock
+from domain.analytics_windows import Stream, ahead_of_clock
 from domain.click_events import InvalidClickEvent, click_event_from_wire
 from domain.session_purchase import InvalidPurchase, SessionPurchase
 from domain.timefmt import now_utc
-from tables.analytics import stored_rows, write_rows
+from tables.analytics import POLICY, analytics_cache
+from tables.commit_cache import install_commit_caches
 
 __all__ = [
     "BATCH_MAX",
@@ -60,8 +62,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Grace period and retention of every window (SHOPSTREAM_LATE_GRACE_SECONDS).
-POLICY = WindowPolicy(grace_ms=settings.late_grace_seconds * 1000)
 #: Most records per batch, and the longest a record waits for its batch to fill.
 BATCH_MAX: Final = 2000
 BATCH_WITHIN_SECONDS: Final = 0.02
@@ -71,41 +71,40 @@ class FromTheFuture(ValueError):
     """An event time too far ahead of the clock to be believed (a producer's clock is wrong)."""
 
 
-def _believable(occurred_at: datetime) -> None:
-    reason = ahead_of_clock(occurred_at, now_utc())
+def _believable(occurred_at: datetime, now: datetime) -> None:
+    reason = ahead_of_clock(occurred_at, now)
     if reason is not None:
         raise FromTheFuture(reason)
 
 
-def _apply(rows: RowStore, message: Any, value: dict[str, Any]) -> tuple[Stream, Result]:
+def _apply(
+    rows: RowStore, message: Any, value: dict[str, Any], now: datetime
+) -> tuple[Stream, Result]:
     if message.topic == SESSION_PURCHASES:
         purchase = SessionPurchase.from_wire(value)
-        _believable(purchase.occurred_at)
+        _believable(purchase.occurred_at, now)
         return Stream.PURCHASES, apply_purchase(
             rows, message.partition, message.offset, purchase, POLICY
         )
     if message.key is None:  # a keyless click lands away from its session's partition
         raise InvalidClickEvent("no key: the record must be keyed by session_id")
     click = click_event_from_wire(value, key=message.key)
-    _believable(click.occurred_at)
+    _believable(click.occurred_at, now)
     return Stream.CLICKS, apply_click(rows, message.partition, message.offset, click, POLICY)
 
 
+install_commit_caches(app, analytics_cache)
+
+
 class _Batch:
-    """The records of one batch, applied partition by partition to rows held in memory."""
+    """The records of one batch, applied to the rows held in memory (the commit cache)."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, tuple[BufferedRows, EventT[bytes]]] = {}
+        #: The clock that events from the future are judged by: one reading per batch.
+        self.now = now_utc()
         self.letters: list[DeadLetter] = []
         self.outcomes: Counter[str] = Counter()
         self.late: Counter[str] = Counter()
-
-    def rows_for(self, event: EventT[bytes]) -> BufferedRows:
-        partition = event.message.partition
-        held = self.rows.get(partition)
-        rows = BufferedRows(stored_rows(partition), partition, POLICY) if held is None else held[0]
-        self.rows[partition] = (rows, event)
-        return rows
 
     def take(self, event: EventT[bytes]) -> Result | None:
         """Apply one record to the batch's rows; bad and late input becomes a dead letter."""
@@ -124,14 +123,14 @@ class _Batch:
             self._refuse(letter_for(message, exc, stage="validate"))
             return None
         value = decoded.value
-        rows = self.rows_for(event)
+        rows = analytics_cache.rows(event)
         try:
-            stream, result = _apply(rows, message, value)
+            stream, result = _apply(rows, message, value, self.now)
         except (InvalidClickEvent, InvalidPurchase, FromTheFuture) as exc:
             self._refuse(letter_for(message, exc, stage="validate"))
             return None
         if rows.must_write:
-            write_rows(event, rows.take_writes())
+            analytics_cache.write(message.partition)
         self.outcomes[result.outcome.value] += 1
         if result.outcome is Outcome.LATE:
             self.late[stream.name.lower()] += 1
@@ -148,9 +147,8 @@ class _Batch:
         self.letters.append(letter)
 
     async def finish(self) -> None:
-        """Write each partition's changed rows once, then the dead letters and the counts."""
-        for rows, last_event in self.rows.values():
-            write_rows(last_event, rows.take_writes())
+        """Write the rows early if the cache is full; send the dead letters, count the outcomes."""
+        analytics_cache.write_if_full()
         await send_dead_letters(self.letters)
         for outcome, count in self.outcomes.items():
             record_analytics_outcome(outcome, count)
@@ -161,8 +159,9 @@ class _Batch:
 async def handle_analytics_batch(events: Sequence[EventT[bytes]]) -> list[Result | None]:
     """Process a batch of records, in order; bad and late input is dead-lettered, never raised.
 
-    Offsets are committed after this returns (``take_events`` acks then), so
-    the rows are written before the records count as processed.
+    The records are acked after this returns (``take_events`` acks then), and
+    their rows are in the commit cache by then, which writes them before Faust
+    commits any offset covering them.
     """
     await shared_writer_schemas().prepare(framed_schema_ids(e.message.value for e in events))
     batch = _Batch()

@@ -7,35 +7,49 @@ can be range-scanned directly.
 
 Range scans are why this module reaches into the store: Faust offers
 ``items()`` over all active partitions but no ordered scan of one partition.
-Reads are confined to :class:`PartitionReader` and :func:`partition_db`; the
-writes of the agent go through the Table (:func:`write_rows`) so the
-changelog sees every put and delete, on the partition of the records being
-processed.
+Reads are confined to :class:`PartitionReader` and :func:`partition_db`.
+
+The agent changes rows in memory, in :data:`analytics_cache` (a
+:class:`~tables.commit_cache.CommitCache` of one
+:class:`~domain.analytics_batch.BufferedRows` per partition), which writes
+each changed row once through the Table (so the changelog sees every put
+and delete, on the partition of the records being processed) just before
+Faust commits, when :data:`CACHE_MAX_ROWS` are held, and when a partition's
+expiry horizon moves. Reads, the HTTP queries' too
+(:func:`partition_reader`), see the rows held there.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Final
 
-from faust.streams import _current_event
-from faust.types import TP, EventT
+from faust.types import TP
 
 from app.kafka.codec import decode_json_object, encode_json
 from app.main import app, settings
+from domain.analytics_batch import BufferedRows
 from domain.analytics_rows import RowReader
+from domain.analytics_windows import WindowPolicy
 from tables import ownership
+from tables.commit_cache import CommitCache
 from tables.options import rocksdb_options
 
 __all__ = [
+    "CACHE_MAX_ROWS",
+    "POLICY",
     "PartitionReader",
     "active_partitions",
+    "analytics_cache",
     "analytics_table",
     "partition_reader",
     "stored_rows",
-    "write_rows",
 ]
+
+#: Grace period and retention of every window (SHOPSTREAM_LATE_GRACE_SECONDS).
+POLICY = WindowPolicy(grace_ms=settings.late_grace_seconds * 1000)
+#: Changed rows held in memory (all partitions) before they are written early.
+CACHE_MAX_ROWS: Final = 20_000
 
 analytics_table = app.Table(
     "analytics",
@@ -53,24 +67,6 @@ def _scan_db(db: Any, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[s
         if key >= stop:
             return
         yield key, decode_json_object(value)
-
-
-def write_rows(event: EventT[Any], changes: Iterable[tuple[bytes, dict[str, Any] | None]]) -> None:
-    """Write a batch's rows of ``event``'s partition through the Table (None deletes).
-
-    Faust sends each table change to the changelog partition of the event
-    being processed; in a batch that is not necessarily ``event``, so it is
-    made the current event while its partition's rows are written.
-    """
-    token = _current_event.set(weakref.ref(event))
-    try:
-        for key, value in changes:
-            if value is None:
-                del analytics_table[key]
-            else:
-                analytics_table[key] = encode_json(value)
-    finally:
-        _current_event.reset(token)
 
 
 def stored_rows(partition: int) -> RowReader:
@@ -96,6 +92,16 @@ class _StoredRows:
     def scan(self, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
         db = partition_db(self._partition)
         return iter(()) if db is None else _scan_db(db, start, stop)
+
+
+def _open_rows(partition: int) -> BufferedRows:
+    return BufferedRows(stored_rows(partition), partition, POLICY)
+
+
+#: The rows the analytics agent changed and has not written yet, per partition.
+analytics_cache: CommitCache[BufferedRows] = CommitCache(
+    analytics_table, _open_rows, max_rows=CACHE_MAX_ROWS, encode=encode_json
+)
 
 
 class PartitionReader:
@@ -130,9 +136,12 @@ def active_partitions() -> list[int]:
     return ownership.active_partitions(analytics_table)
 
 
-def partition_reader(partition: int) -> PartitionReader | None:
-    """A reader of an active partition; None when its database is not open (no rows yet)."""
+def partition_reader(partition: int) -> RowReader | None:
+    """A reader of an active partition, rows not written yet included; None when it has none."""
     if TP(changelog_topic_name(), partition) not in app.assignor.assigned_actives():
         raise KeyError(f"partition {partition} is not active on this worker")
+    pending = analytics_cache.peek(partition)
+    if pending is not None:
+        return pending
     db = partition_db(partition)
     return None if db is None else PartitionReader(db)

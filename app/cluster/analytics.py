@@ -31,7 +31,7 @@ from domain.analytics_partials import (
 from domain.analytics_query import QueryRange
 from domain.analytics_reads import partition_partial, partition_stats
 from domain.partition_coverage import coverage
-from tables.analytics import active_partitions, partition_reader
+from tables.analytics import POLICY, active_partitions, partition_reader
 
 __all__ = [
     "INTERNAL_PARTIALS_PATH",
@@ -59,8 +59,6 @@ def _ready() -> bool:
 
 def local_partial(kind: PartialKind, span: QueryRange) -> dict[str, Any]:
     """This worker's partial over its active partitions, with the partitions it covers."""
-    from agents.analytics import POLICY
-
     if not _ready():
         raise AnalyticsUnavailable(f"worker {own_url()} is rebalancing or recovering")
     partitions = active_partitions()

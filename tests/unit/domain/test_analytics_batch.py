@@ -1,12 +1,15 @@
 """Batches: the same rows and outcomes as record by record, and exact after a crash anywhere.
 
-The agent applies a batch of records to :class:`BufferedRows` and then writes
-each touched row once (:meth:`BufferedRows.take_writes`), at the end of the
-batch and, within it, as soon as a record moved the expiry horizon
-(:attr:`BufferedRows.must_write`). A crash keeps any prefix of those writes
-(they reach one changelog partition in order); Kafka then redelivers from
-any batch whose writes were all flushed or earlier, and the redelivered
-records may be cut into batches differently.
+The agent applies records to :class:`BufferedRows` held in memory (the
+commit cache, :mod:`tables.commit_cache`) and writes each touched row once
+(:meth:`BufferedRows.take_writes`): just before Faust commits, when the cache
+holds too many rows, and as soon as a record moved the expiry horizon
+(:attr:`BufferedRows.must_write`). Here a "batch" is the records between two
+commits; the cap is drawn (small, so it bites), and the writes it forces fall
+between any two records. A crash keeps any prefix of the writes (they reach
+one changelog partition in order); Kafka then redelivers from any commit
+whose writes were all flushed, or an earlier one, and the redelivered
+records may be cut into batches (and capped) differently.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ class BatchRun:
     starts: list[int] = field(default_factory=list)
 
 
+#: The cache's size cap: none, or a few rows (so that it forces writes mid-way).
+_CAPS = st.none() | st.integers(1, 12)
+
+
 def _cuts(data: st.DataObject, n: int, label: str) -> list[int]:
     """Sizes of consecutive batches covering ``n`` records."""
     sizes: list[int] = []
@@ -48,6 +55,7 @@ def run_batches(
     sizes: list[int],
     store: DictRows | None = None,
     first: int = 0,
+    cap: int | None = None,
 ) -> BatchRun:
     """Apply ``records`` (read at ``offsets``) in batches of ``sizes``, writing as the agent does."""
     out = BatchRun(store=store or DictRows())
@@ -62,7 +70,7 @@ def run_batches(
                 out.results.append(apply_click(rows, 0, offset, record, policy))
             else:
                 out.results.append(apply_purchase(rows, 0, offset, record, policy))
-            if rows.must_write:
+            if rows.must_write or (cap is not None and len(rows) >= cap):
                 _write(out.store, rows)
         _write(out.store, rows)
         out.starts.append(first + start)
@@ -85,7 +93,8 @@ def test_batches_store_the_rows_and_outcomes_of_one_record_at_a_time(
     records: list[Event], data: st.DataObject
 ) -> None:
     single = run(records)
-    batched = run_batches(records, single.offsets, _cuts(data, len(records), "batch"))
+    sizes = _cuts(data, len(records), "batch")
+    batched = run_batches(records, single.offsets, sizes, cap=data.draw(_CAPS, label="cap"))
     assert batched.store.rows == single.feed.store.rows
     assert [r.outcome for r in batched.results] == [r.outcome for r in single.results]
 
@@ -96,7 +105,8 @@ def test_a_crash_during_any_flush_and_a_replay_in_other_batches_changes_nothing(
     records: list[Event], data: st.DataObject
 ) -> None:
     offsets = run(records).offsets
-    reference = run_batches(records, offsets, _cuts(data, len(records), "batch"))
+    sizes = _cuts(data, len(records), "batch")
+    reference = run_batches(records, offsets, sizes, cap=data.draw(_CAPS, label="cap"))
     crash_at = data.draw(st.integers(0, len(reference.store.log)), label="writes kept")
     # Offsets are committed only after a batch is flushed: a replay starts at
     # the first batch not wholly flushed, or at any earlier batch.
@@ -106,7 +116,10 @@ def test_a_crash_during_any_flush_and_a_replay_in_other_batches_changes_nothing(
     batch = data.draw(st.integers(0, unfinished), label="first redelivered batch")
     committed = reference.starts[batch] if batch < len(reference.starts) else len(records)
     replay_sizes = _cuts(data, len(records) - committed, "replay batch")
-    _assert_replay_changes_nothing(records, offsets, reference, crash_at, committed, replay_sizes)
+    replay_cap = data.draw(_CAPS, label="replay cap")
+    _assert_replay_changes_nothing(
+        records, offsets, reference, crash_at, committed, replay_sizes, replay_cap
+    )
 
 
 def _assert_replay_changes_nothing(
@@ -116,11 +129,12 @@ def _assert_replay_changes_nothing(
     crash_at: int,
     committed: int,
     replay_sizes: list[int],
+    replay_cap: int | None = None,
 ) -> None:
     """Crash after ``crash_at`` writes, redeliver from record ``committed``: rows as without."""
     crashed = DictRows.from_log(reference.store.log[:crash_at])
     rest = records[committed:]
-    replay = run_batches(rest, offsets[committed:], replay_sizes, crashed, committed)
+    replay = run_batches(rest, offsets[committed:], replay_sizes, crashed, committed, replay_cap)
 
     assert replay.store.rows == reference.store.rows
     expected_late = {

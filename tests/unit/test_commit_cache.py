@@ -1,0 +1,147 @@
+"""The commit cache: rows written once per key, on commit, early when full, dropped when revoked.
+
+The table here is a stand-in that records each write and the event Faust
+would see as current (a Table routes a write to that event's partition);
+the fault tests (tests/integration) run the real thing against a broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from faust.streams import current_event
+from faust.types import TP
+
+from tables.commit_cache import CommitCache, CommitCacheSensor, KeyedRows
+
+
+@dataclass
+class RecordingTable:
+    """Records ``(partition of the current event, key, value)`` per write; None = delete."""
+
+    name: str = "t"
+    data: dict[Any, Any] = field(default_factory=dict)
+    writes: list[tuple[int, Any, Any]] = field(default_factory=list)
+
+    def _partition(self) -> int:
+        event = current_event()
+        assert event is not None, "a table write needs a current event"
+        return int(event.message.partition)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.writes.append((self._partition(), key, value))
+        self.data[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        self.writes.append((self._partition(), key, None))
+        self.data.pop(key, None)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+def event(partition: int, topic: str = "in") -> Any:
+    return Event(Message(topic, partition))
+
+
+def keyed_cache(max_rows: int = 100) -> tuple[RecordingTable, CommitCache[KeyedRows]]:
+    table = RecordingTable()
+    cache: CommitCache[KeyedRows] = CommitCache(
+        table,  # type: ignore[arg-type]
+        lambda partition: KeyedRows(table, partition),  # type: ignore[arg-type]
+        max_rows=max_rows,
+    )
+    return table, cache
+
+
+def test_each_key_is_written_once_with_its_last_value_on_the_partition_of_its_events() -> None:
+    table, cache = keyed_cache()
+    for value in range(5):
+        cache.rows(event(1)).put("a", value)
+    cache.rows(event(2)).put("b", "x")
+    cache.rows(event(2)).delete("c")
+    assert table.writes == []
+    cache.write_all()
+    assert sorted(table.writes) == [(1, "a", 4), (2, "b", "x"), (2, "c", None)]
+    assert cache.pending() == 0
+    cache.write_all()
+    assert len(table.writes) == 3, "nothing is written twice"
+
+
+def test_reads_see_the_pending_rows_before_they_are_written() -> None:
+    table, cache = keyed_cache()
+    table.data.update(a=1, b=2)
+    rows = cache.rows(event(0))
+    rows.put("a", 10)
+    rows.delete("b")
+    assert (rows.get("a"), rows.get("b"), rows.get("b", "gone")) == (10, None, "gone")
+    assert cache.peek(0) is rows
+    assert cache.peek(3) is None
+    with pytest.raises(ValueError):
+        rows.put("a", None)
+
+
+def test_the_size_cap_writes_everything_early() -> None:
+    table, cache = keyed_cache(max_rows=3)
+    cache.rows(event(0)).put("a", 1)
+    cache.rows(event(1)).put("b", 1)
+    assert not cache.write_if_full()
+    cache.rows(event(1)).put("c", 1)
+    assert cache.write_if_full()
+    assert len(table.writes) == 3
+    assert cache.pending() == 0
+
+
+def test_one_partition_can_be_written_alone() -> None:
+    table, cache = keyed_cache()
+    cache.rows(event(0)).put("a", 1)
+    cache.rows(event(1)).put("b", 1)
+    cache.write(1)
+    assert table.writes == [(1, "b", 1)]
+    assert cache.pending() == 1
+
+
+def test_revoked_partitions_are_dropped_unwritten_the_others_are_kept() -> None:
+    table, cache = keyed_cache()
+    cache.rows(event(0, "clicks")).put("a", 1)
+    cache.rows(event(1, "clicks")).put("b", 1)
+    cache.rows(event(2, "purchases")).put("c", 1)
+    cache.revoked({TP("clicks", 1), TP("purchases", 0), TP("other", 2)})
+    assert cache.peek(1) is None
+    assert cache.peek(0) is not None, "partition 0 was fed by clicks 0, not revoked"
+    assert cache.peek(2) is not None
+    cache.write_all()
+    assert sorted(table.writes) == [(0, "a", 1), (2, "c", 1)]
+
+
+def test_the_sensor_writes_every_cache_when_a_commit_starts() -> None:
+    first_table, first = keyed_cache()
+    second_table, second = keyed_cache()
+    first.rows(event(0)).put("a", 1)
+    second.rows(event(3)).put("b", 2)
+    sensor = CommitCacheSensor([first, second])
+    sensor.on_commit_initiated(consumer=None)  # type: ignore[arg-type]
+    assert first_table.writes == [(0, "a", 1)]
+    assert second_table.writes == [(3, "b", 2)]
+
+
+def test_the_analytics_agent_installs_its_cache_on_the_commit_path() -> None:
+    import agents.analytics  # noqa: F401  (installs the cache)
+    from app.main import app
+    from tables.analytics import analytics_cache
+
+    sensors = [s for s in app.sensors if isinstance(s, CommitCacheSensor)]
+    assert sum(analytics_cache in s.caches for s in sensors) == 1
