@@ -13,13 +13,14 @@ from importlib import resources
 from typing import Any
 
 from app.kafka import topic_names
-from app.schemas.validation import SchemaCheck
+from app.schemas.validation import SchemaCheck, inlined
 
 __all__ = [
     "CONTRACT_TOPICS",
     "document_for",
     "document_text",
     "document_validator",
+    "property_schema",
     "subject_for",
     "topic_of_subject",
 ]
@@ -64,3 +65,14 @@ def document_for(topic: str) -> dict[str, Any]:
 def document_validator(topic: str) -> SchemaCheck:
     """A prepared check of the repository's document of ``topic``, built once."""
     return SchemaCheck(document_for(topic))
+
+
+def property_schema(topic: str, name: str) -> dict[str, Any]:
+    """The schema of one property of ``topic``'s values, self-contained (``$ref`` inlined).
+
+    For documents that describe the same objects, e.g. the OpenAPI document's
+    order history, which holds ``order-status`` changes.
+    """
+    document = document_for(topic)
+    schema: dict[str, Any] = inlined(document["properties"][name], document)
+    return schema

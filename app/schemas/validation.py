@@ -24,7 +24,7 @@ import jsonschema
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 
-__all__ = ["SchemaCheck", "SchemaViolation", "first_violation", "validator_for"]
+__all__ = ["SchemaCheck", "SchemaViolation", "first_violation", "inlined", "validator_for"]
 
 
 class SchemaViolation(ValueError):
@@ -53,7 +53,7 @@ def validator_for(document: Mapping[str, Any]) -> Validator:
 _MAX_INLINE_DEPTH = 32
 
 
-def _inlined(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
+def inlined(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
     """``node`` with local ``$ref`` replaced by their targets; raises RecursionError if cyclic."""
     if depth > _MAX_INLINE_DEPTH:
         raise RecursionError("recursive $ref")
@@ -64,10 +64,10 @@ def _inlined(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
             for part in ref[2:].split("/"):
                 target = target[part.replace("~1", "/").replace("~0", "~")]
             siblings = {k: v for k, v in node.items() if k != "$ref"}
-            return {**_inlined(target, root, depth + 1), **_inlined(siblings, root, depth)}
-        return {k: _inlined(v, root, depth) for k, v in node.items()}
+            return {**inlined(target, root, depth + 1), **inlined(siblings, root, depth)}
+        return {k: inlined(v, root, depth) for k, v in node.items()}
     if isinstance(node, list):
-        return [_inlined(item, root, depth) for item in node]
+        return [inlined(item, root, depth) for item in node]
     return node
 
 
@@ -89,7 +89,7 @@ class SchemaCheck:
         base.check_schema(document)
         self.validator = validator_for(document)
         try:
-            prepared = _inlined(document, document)
+            prepared = inlined(document, document)
         except (RecursionError, KeyError, TypeError):
             prepared = None
         self._fast: Validator | None = None

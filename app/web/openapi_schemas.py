@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from app.kafka.topic_names import INPUT_TOPICS
+from app.kafka.topic_names import INPUT_TOPICS, ORDER_STATUS
 from app.monitoring.operations import LATEST
+from app.schemas.documents import property_schema
 from domain.order_outputs import OrderStatus
 
 __all__ = [
@@ -148,9 +149,12 @@ SECURITY_SCHEMES: Final[dict[str, Any]] = {
 SCHEMAS: Final[dict[str, Any]] = {
     "Error": obj({"error": {"type": "string"}}),
     "OrderStatus": {"type": "string", "enum": STATUSES},
+    # The history holds order-status changes: the fields of the topic's JSON Schema document.
     "StatusChange": obj(
-        {"status": ref("OrderStatus"), "version": COUNT, "caused_by": {"type": "string"}}
-        | {"occurred_at": TIME}
+        {
+            name: property_schema(ORDER_STATUS, name)
+            for name in ("status", "version", "caused_by", "occurred_at")
+        }
     ),
     "Order": obj(
         {
