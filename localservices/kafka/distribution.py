@@ -149,7 +149,8 @@ def find_mvn() -> str:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise MissingPrerequisite(
-            f"mvn (Apache Maven) not found on PATH; it fetches Kafka on first use: {_MVN_HINT}"
+            f"mvn (Apache Maven) not found on PATH; it fetches Kafka and the schema registry "
+            f"on first use: {_MVN_HINT}"
         )
     return mvn
 
