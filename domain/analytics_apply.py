@@ -148,7 +148,8 @@ def _store_owner(
         store.put(keys.index(latest, kind, owner_id), {})
         if old is not None:
             store.delete(keys.index(old, kind, owner_id))
-    store.put(keys.owner(kind, owner_id), replace(state, indexed=latest).to_dict())
+    stored = state if state.indexed == latest else replace(state, indexed=latest)
+    store.put(keys.owner(kind, owner_id), stored.to_dict())
 
 
 def _expired(policy: WindowPolicy, mark: Watermark, minute: int) -> bool:

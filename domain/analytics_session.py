@@ -95,8 +95,8 @@ class SessionState:
 
     def pruned(self, horizon: int | None) -> SessionState:
         """Without anything older than ``horizon`` (expired minutes are never answered)."""
-        if horizon is None:
-            return self
+        if horizon is None or not self._reaches_below(horizon):
+            return self  # the usual case: a copy would equal it, and costs a click
         return replace(
             self,
             activity=tuple(entry for entry in self.activity if entry[0] >= horizon),
@@ -107,6 +107,15 @@ class SessionState:
             },
             seen={k: v for k, v in self.seen.items() if v[1] >= horizon},
             orders={k: v for k, v in self.orders.items() if v[1] >= horizon},
+        )
+
+    def _reaches_below(self, horizon: int) -> bool:
+        """Whether :meth:`pruned` would remove anything (activity and steps are sorted)."""
+        return (
+            bool(self.activity and self.activity[0][0] < horizon)
+            or any(not minutes or minutes[0] < horizon for minutes in self.steps.values())
+            or any(minute < horizon for _, minute in self.seen.values())
+            or any(minute < horizon for _, minute in self.orders.values())
         )
 
 
@@ -145,11 +154,12 @@ def fold_click(
     steps = current.steps
     if click.type.value in FUNNEL_STEPS:
         steps = _with_step(steps, click.type.value, minute)
-    return replace(
-        current,
+    return SessionState(  # not dataclasses.replace: this runs once per click
         activity=_with_activity(current.activity, minute, at_ms),
         steps=steps,
         seen=_bounded({**current.seen, click.event_id: (offset, minute)}),
+        orders=current.orders,
+        indexed=current.indexed,
     )
 
 

@@ -85,3 +85,22 @@ def test_the_row_round_trips_and_its_memory_of_ids_is_bounded() -> None:
         len(state.seen) == MAX_SEEN and "e0" not in state.seen and f"e{MAX_SEEN + 9}" in state.seen
     )
     assert SessionState.from_dict(state.to_dict()) == state
+
+
+def test_pruning_removes_what_is_older_than_the_horizon_and_keeps_the_row_when_nothing_is() -> None:
+    state = fold_purchase(
+        session((0, 5), (3, 0), kind="product_view"), "o1", 7, m(4), None, names_session=True
+    )
+    assert state.pruned(m(0)) is state  # nothing older: the same row, not a copy
+    kept = state.pruned(m(3))
+    assert [entry[0] for entry in kept.activity] == [m(3)]
+    assert kept.steps == {"product_view": (m(3),), "purchase": (m(4),)}
+    assert list(kept.seen) == ["e1"] and list(kept.orders) == ["o1"]
+    assert kept.pruned(m(3)) is kept
+    assert state.pruned(m(5)).to_dict() == {
+        "act": [],
+        "steps": {},
+        "seen": {},
+        "orders": {},
+        "idx": None,
+    }
