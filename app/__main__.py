@@ -85,10 +85,12 @@ def _register_missing_schemas(url: str | None) -> None:
     """DESIGN.md: at start-up the worker registers the subjects the registry lacks."""
     if url is None:
         return
+    from app.schemas.output import resolve_output_ids
     from app.schemas.registry import RegistryError, SchemaRegistry
 
     try:
         SchemaRegistry(url).register_contract(only_missing=True)
+        resolve_output_ids()  # with confluent-json: the ids the outputs will carry
     except RegistryError as exc:
         _fail(f"SCHEMA_REGISTRY_URL={url}: {exc}")
 

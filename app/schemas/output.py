@@ -15,11 +15,12 @@ import logging
 from typing import Any
 
 from app.kafka.codec import encode_json, frame
+from app.kafka.topic_names import ALERTS, DEAD_LETTERS, ORDER_STATUS
 from app.schemas.documents import document_text, subject_for
 from app.schemas.registry import RegistryUnavailable, SchemaRegistry, shared_registry
 from app.settings import load_settings
 
-__all__ = ["OutputEncoder", "encode_output", "frame_output"]
+__all__ = ["OutputEncoder", "encode_output", "frame_output", "resolve_output_ids"]
 
 logger = logging.getLogger(__name__)
 _FIRST_RETRY, _LONGEST_RETRY = 0.5, 10.0
@@ -46,6 +47,17 @@ class OutputEncoder:
         if schema_id is None:
             schema_id = self._ids[topic] = await self._resolve(topic)
         return frame(schema_id, payload)
+
+    def resolve_now(self, topics: tuple[str, ...]) -> None:
+        """Register (or find) the documents of ``topics`` now, blocking; raises RegistryError.
+
+        Run at start-up, so that a registry that refuses ShopStream's document
+        stops the worker with one line instead of holding its outputs back.
+        """
+        if not self.framed or self.registry is None:
+            return
+        for topic in topics:
+            self._ids[topic] = self.registry.register(subject_for(topic), document_text(topic))
 
     async def _resolve(self, topic: str) -> int:
         if self.registry is None:  # refused by __init__; keeps the type checker informed
@@ -79,3 +91,8 @@ async def encode_output(topic: str, value: Any) -> bytes:
 async def frame_output(topic: str, payload: bytes) -> bytes:
     """Encoded JSON ``payload`` for the output topic ``topic``, in this process's format."""
     return await _shared_encoder().frame(topic, payload)
+
+
+def resolve_output_ids() -> None:
+    """:meth:`OutputEncoder.resolve_now` for this process's encoder and the contract's outputs."""
+    _shared_encoder().resolve_now((ORDER_STATUS, ALERTS, DEAD_LETTERS))
