@@ -6,8 +6,10 @@ against unpatched Faust. Several patched methods are copies of Faust's, so
 :func:`install` refuses any faust-streaming or aiokafka other than the exact
 versions they were checked against: an upgrade re-checks every patch first.
 
-- :mod:`~app.faust_patches.producer_flush`: commits wait until buffered table
-  updates are acknowledged (a commit overtook changelog writes lost in a crash);
+- :mod:`~app.faust_patches.producer_flush`: a commit waits until every output
+  and table update sent before it is acknowledged (a commit overtook changelog
+  writes lost in a crash), no longer (continuous writes postponed commits), and
+  does not pass a send the broker refused;
 - :mod:`~app.faust_patches.recovery_flow`: a takeover that needs no restore
   (standbys) keeps the input records fetched for it;
 - :mod:`~app.faust_patches.fetch_snapshot`: a fetch whose partitions are all
