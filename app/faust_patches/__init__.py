@@ -15,7 +15,9 @@ versions they were checked against: an upgrade re-checks every patch first.
 - :mod:`~app.faust_patches.fetch_snapshot`: a fetch whose partitions are all
   paused while it waits no longer consumes, and loses, every partition's records;
 - :mod:`~app.faust_patches.fatal_stop`: a crashed agent or a failed send stops
-  the worker without committing, instead of acknowledging the record it was on.
+  the worker without committing, instead of acknowledging the record it was on;
+- :mod:`~app.faust_patches.producer_ebb` (speed-up): a producer buffer of
+  1,000 messages, drained without two log lines per record.
 
 May import: Faust, aiokafka, mode; nothing of the project (the App installs these).
 """
@@ -25,7 +27,13 @@ from __future__ import annotations
 import aiokafka
 import faust
 
-from app.faust_patches import fatal_stop, fetch_snapshot, producer_flush, recovery_flow
+from app.faust_patches import (
+    fatal_stop,
+    fetch_snapshot,
+    producer_ebb,
+    producer_flush,
+    recovery_flow,
+)
 from app.faust_patches.fatal_stop import FatalHooks
 
 __all__ = ["PATCHED_VERSIONS", "install"]
@@ -55,3 +63,4 @@ def install(fatal: FatalHooks) -> None:
     recovery_flow.install()
     fetch_snapshot.install()
     fatal_stop.install(fatal)
+    producer_ebb.install()
