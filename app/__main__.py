@@ -18,6 +18,10 @@ from app.settings import SettingsError, load_settings
 
 __all__ = ["main"]
 
+#: The event loop Faust runs on unless ``FAUST_LOOP`` or ``-L/--loop`` names another (``aio``:
+#: asyncio's). ``import faust`` reads it, so it is set before anything imports Faust.
+#: uvloop: a do-nothing agent 4,131 -> 5,261 events/s (issue 11).
+DEFAULT_LOOP = "uvloop"
 #: Commands that need a broker before they start; others (help, kafka) do not.
 BROKER_COMMANDS = frozenset({"worker", "simulate", "dlq", "send", "replay"})
 #: Commands that also create the contract topics and check co-partitioning.
@@ -98,6 +102,7 @@ def _register_missing_schemas(url: str | None) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``shopstream`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("FAUST_LOOP", DEFAULT_LOOP)
     command = _command(args)
     try:
         settings = load_settings()
