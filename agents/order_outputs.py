@@ -1,14 +1,17 @@
 """What the order pipeline publishes for one decision, and how it is made safe.
 
 Outputs are sent and *acknowledged by the broker* before the agent writes the
-new state: after a crash the input is delivered again and either the state
-already holds it (a duplicate: nothing is sent twice) or the outputs are sent
-again with the same ``version`` / ``alert_id`` / ``event_id``; a status change
-is never lost. Consumers identify a change by ``(order_id, version)``.
+new state (:mod:`agents.orders` sends a batch's outputs as it decides them and
+waits for their acknowledgements once, with :func:`await_acknowledged`): after
+a crash the input is delivered again and either the state already holds it (a
+duplicate: nothing is sent twice) or the outputs are sent again with the same
+``version`` / ``alert_id`` / ``event_id``; a status change is never lost.
+Consumers identify a change by ``(order_id, version)``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from faust.types import EventT
@@ -25,7 +28,7 @@ from domain.order_events import OrderEvent, to_wire
 from domain.order_lifecycle import Decision, Rejection
 from domain.order_state import OrderState
 
-__all__ = ["newly_created", "publish_decision", "rejection_letter"]
+__all__ = ["await_acknowledged", "newly_created", "publish_decision", "rejection_letter"]
 
 
 def rejection_letter(
@@ -63,8 +66,8 @@ async def publish_decision(
     decision: Decision,
     source: EventT[bytes],
     input_event_id: str | None,
-) -> None:
-    """Send what the decision says, and wait until the broker has acknowledged it."""
+) -> list[Any]:
+    """Send what the decision says, without waiting; returns the sends' futures."""
     pending: list[Any] = []
     for change in decision.changes:
         record_status_change(change.status)
@@ -83,5 +86,15 @@ async def publish_decision(
         pending.append(await send_session_purchase(created, source.message.partition))
     for rejection in decision.rejected:
         await send_dead_letter(rejection_letter(source, input_event_id, rejection))
-    for future in pending:
-        await future
+    return pending
+
+
+async def await_acknowledged(sends: list[Any]) -> None:
+    """Wait until the broker acknowledged every send; a refusal raises.
+
+    A refused send is not the record's fault: the exception escapes the agent,
+    which stops the worker without committing (``app.kafka.fatal``), so the
+    batch is processed again by whoever owns its partitions next.
+    """
+    if sends:
+        await asyncio.gather(*sends)

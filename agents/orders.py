@@ -2,34 +2,50 @@
 
 The three topics are keyed by ``order_id`` and co-partitioned, so one agent
 subscribed to all of them sees every event of an order on the worker that owns
-the order's state. Per record: decode, validate, apply the pure state machine
-(:mod:`domain.order_lifecycle`), publish what it decided
-(:mod:`agents.order_outputs`), then store the state. Commands from other stages
-(fraud holds, pending expiry) arrive on a co-partitioned internal topic and are
-applied here too, so each order has exactly one writer.
+the order's state. Commands from other stages (fraud holds, pending expiry)
+arrive on a co-partitioned internal topic and are applied here too, so each
+order has exactly one writer.
+
+Records come in batches (``take_events``). Per record: decode, validate, apply
+the pure state machine (:mod:`domain.order_lifecycle`) to the order's newest
+state, send what it decided without waiting (:mod:`agents.order_outputs`) and
+hold the new state in memory (:func:`tables.orders.hold_order`: the HTTP
+lookups and ``wait_for`` see it at once). Per batch: wait once for the
+broker's acknowledgement of every output, then write each changed order once
+to the table. So the rule "outputs before state" holds for every record at
+the cost of one produce round trip per batch instead of one per record; the
+batch's offsets are committed after it returns (``take_events`` acks then),
+and the commit waits for the changelog writes (:mod:`app.faust_patches`).
 
 Bad input never stops the stream: undecodable or invalid records, and records
 the domain refuses, go to ``dead-letters`` with the reason. Anything else (the
 broker refusing a send, a table write failing) is not the record's fault and
 propagates: the worker then stops without committing (:mod:`app.kafka.fatal`),
-and the record is delivered again after the restart instead of being lost.
+and the batch is delivered again after the restart instead of being lost.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from faust.types import EventT
 
-from agents.order_outputs import publish_decision
+from agents.order_outputs import await_acknowledged, publish_decision
 from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import letter_for, send_dead_letter
 from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic
 from app.main import app, settings
 from app.monitoring.metrics import record_event_processed
-from app.schemas.writer_schemas import SchemaViolation, UnknownSchemaId, shared_writer_schemas
+from app.schemas.writer_schemas import (
+    SchemaViolation,
+    UnknownSchemaId,
+    framed_schema_ids,
+    shared_writer_schemas,
+)
 from domain.order_commands import ExpirePending, HoldOrder, InvalidCommand, command_from_wire
 from domain.order_events import InvalidEvent, OrderEvent, order_event_from_wire
 from domain.order_lifecycle import (
@@ -40,15 +56,26 @@ from domain.order_lifecycle import (
     expire_pending,
 )
 from domain.order_state import CorruptState, OrderState
+from tables.event_scope import as_current_event
 from tables.order_watch import notify
-from tables.orders import orders_table
+from tables.orders import current_order, held_orders, hold_order, orders_table, release_held
 
-__all__ = ["handle_order_input", "order_lifecycle"]
+__all__ = [
+    "BATCH_MAX",
+    "BATCH_WITHIN_SECONDS",
+    "OrderBatch",
+    "handle_order_batch",
+    "order_lifecycle",
+]
 
 logger = logging.getLogger(__name__)
 
 #: How long an early event may wait for its prerequisite before it is dead-lettered.
 PENDING_MAX_WAIT = timedelta(hours=settings.pending_max_wait_hours)
+#: Most records per batch, and the longest the first record waits for its batch to fill.
+#: Small batches keep a crash's redelivery short; one round trip per batch is the cost.
+BATCH_MAX: Final = 500
+BATCH_WITHIN_SECONDS: Final = 0.01
 
 
 def _decode_event(topic: str, value: dict[str, Any], key: bytes | None) -> OrderEvent:
@@ -63,33 +90,9 @@ def _decode_event(topic: str, value: dict[str, Any], key: bytes | None) -> Order
     return order_event
 
 
-def _load(order_id: str) -> OrderState | None:
-    stored: dict[str, Any] | None = orders_table.get(order_id)
-    return None if stored is None else OrderState.from_dict(stored)
-
-
-async def _commit_decision(
-    order_id: str,
-    previous: OrderState | None,
-    decision: Decision,
-    source: EventT[bytes],
-    input_event_id: str | None,
-) -> None:
-    if decision.duplicate:
-        if previous is not None:
-            # Re-assert the stored state: after a crash the local store may hold a
-            # write whose changelog record was lost; writing it again heals the
-            # changelog, so a worker recovering from it later sees the same state.
-            orders_table[order_id] = previous.to_dict()
-        return
-    await publish_decision(previous, decision, source, input_event_id)
-    orders_table[order_id] = decision.state.to_dict()
-    notify(order_id)
-
-
 def _decide_command(value: dict[str, Any]) -> tuple[str, OrderState | None, Decision]:
     command = command_from_wire(value)
-    previous = _load(command.order_id)
+    previous = current_order(command.order_id)
     if isinstance(command, HoldOrder):
         decision = apply_hold(
             previous, command.order_id, command.reason, command.caused_by, command.occurred_at
@@ -105,45 +108,96 @@ def _decide_command(value: dict[str, Any]) -> tuple[str, OrderState | None, Deci
     return command.order_id, previous, decision
 
 
-async def handle_order_input(event: EventT[bytes]) -> None:
-    """Process one record of the order pipeline; bad input is dead-lettered, never raised."""
-    message = event.message
-    record_event_processed(message.topic)
-    try:
-        decoded = decode_value(message.value)
-    except UndecodableValue as exc:
-        await send_dead_letter(letter_for(message, exc, stage="decode"))
-        return
-    writer_schemas = shared_writer_schemas()
-    await writer_schemas.prepare([decoded.schema_id])  # waits while the registry is down
-    try:
-        writer_schemas.check(decoded)
-    except UnknownSchemaId as exc:
-        await send_dead_letter(letter_for(message, exc, stage="decode"))
-        return
-    except SchemaViolation as exc:
-        await send_dead_letter(letter_for(message, exc, stage="validate"))
-        return
-    value = decoded.value
-    event_id = value.get("event_id") if isinstance(value.get("event_id"), str) else None
-    try:
-        if message.topic == ORDER_COMMANDS:
-            order_id, previous, decision = _decide_command(value)
-        else:
-            order_event = _decode_event(message.topic, value, message.key)
-            order_id, previous = order_event.order_id, _load(order_event.order_id)
-            decision = apply_event(previous, order_event)
-    except (InvalidEvent, InvalidCommand) as exc:
-        await send_dead_letter(letter_for(message, exc, stage="validate"))
-        return
-    except (OrderLifecycleError, CorruptState) as exc:
-        await send_dead_letter(letter_for(message, exc, stage="apply"))
-        return
-    await _commit_decision(order_id, previous, decision, event, event_id)
+class OrderBatch:
+    """One batch of order records: outputs sent as they are decided, states held until acked."""
+
+    def __init__(self) -> None:
+        self.sends: list[Any] = []
+        self.writer: dict[str, EventT[bytes]] = {}  # order_id -> its last record in the batch
+        self.topics: Counter[str] = Counter()
+
+    async def take(self, event: EventT[bytes]) -> None:
+        """Process one record; bad input is dead-lettered, never raised."""
+        message = event.message
+        self.topics[message.topic] += 1
+        try:
+            decoded = decode_value(message.value)
+        except UndecodableValue as exc:
+            await send_dead_letter(letter_for(message, exc, stage="decode"))
+            return
+        try:
+            shared_writer_schemas().check(decoded)  # ids prepared for the whole batch
+        except UnknownSchemaId as exc:
+            await send_dead_letter(letter_for(message, exc, stage="decode"))
+            return
+        except SchemaViolation as exc:
+            await send_dead_letter(letter_for(message, exc, stage="validate"))
+            return
+        value = decoded.value
+        event_id = value.get("event_id") if isinstance(value.get("event_id"), str) else None
+        try:
+            if message.topic == ORDER_COMMANDS:
+                order_id, previous, decision = _decide_command(value)
+            else:
+                order_event = _decode_event(message.topic, value, message.key)
+                order_id = order_event.order_id
+                previous = current_order(order_id)
+                decision = apply_event(previous, order_event)
+        except (InvalidEvent, InvalidCommand) as exc:
+            await send_dead_letter(letter_for(message, exc, stage="validate"))
+            return
+        except (OrderLifecycleError, CorruptState) as exc:
+            await send_dead_letter(letter_for(message, exc, stage="apply"))
+            return
+        await self._record(order_id, previous, decision, event, event_id)
+
+    async def _record(
+        self,
+        order_id: str,
+        previous: OrderState | None,
+        decision: Decision,
+        source: EventT[bytes],
+        input_event_id: str | None,
+    ) -> None:
+        if decision.duplicate:
+            if previous is not None:
+                # Re-assert the stored state: after a crash the local store may hold a
+                # write whose changelog record was lost; writing it again heals the
+                # changelog, so a worker recovering from it later sees the same state.
+                hold_order(previous)
+                self.writer[order_id] = source
+            return
+        self.sends.extend(await publish_decision(previous, decision, source, input_event_id))
+        hold_order(decision.state)
+        self.writer[order_id] = source
+        notify(order_id)
+
+    async def finish(self) -> None:
+        """Wait for every output's acknowledgement, then write each changed order once."""
+        await await_acknowledged(self.sends)
+        held = held_orders()
+        for order_id, source in self.writer.items():
+            with as_current_event(source):  # its changelog partition is the order's
+                orders_table[order_id] = held[order_id].to_dict()
+        for topic, count in self.topics.items():
+            record_event_processed(topic, count)
 
 
-@app.agent(order_pipeline_topic, name="order-lifecycle")
+async def handle_order_batch(events: Sequence[EventT[bytes]]) -> None:
+    """Process a batch of order records, in order (offsets are committed after it returns)."""
+    # waits while the registry is down
+    await shared_writer_schemas().prepare(framed_schema_ids(e.message.value for e in events))
+    batch = OrderBatch()
+    try:
+        for event in events:
+            await batch.take(event)
+        await batch.finish()
+    finally:
+        release_held()
+
+
+@app.agent(order_pipeline_topic, name="order-lifecycle", concurrency=1)
 async def order_lifecycle(stream: Any) -> None:
-    """One order's events meet here, whatever topic they came from."""
-    async for event in stream.events():
-        await handle_order_input(event)
+    """One order's events meet here, whatever topic they came from, a batch at a time."""
+    async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
+        await handle_order_batch(events)

@@ -4,14 +4,23 @@ The value is :meth:`domain.order_state.OrderState.to_dict`: the facts applied,
 the events waiting for a prerequisite, the published history and the ids of
 recently applied events. Keeping the de-duplication memory in the same record
 as the state it guards means one changelog write updates both atomically.
+
+The order agent works in batches: a state it decided is *held* here, in
+memory, until the batch's outputs are acknowledged and the state is written
+(:func:`hold_order`, :func:`release_held`). :func:`current_order` is the one
+way to read an order: the held state first, then the table, so the HTTP
+lookups and ``wait_for`` see a decision as soon as it is made.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.main import app, settings
+from domain.order_state import OrderState
 from tables.options import rocksdb_options
 
-__all__ = ["orders_table"]
+__all__ = ["current_order", "held_orders", "hold_order", "orders_table", "release_held"]
 
 orders_table = app.Table(
     "orders",
@@ -24,3 +33,30 @@ orders_table = app.Table(
     options=rocksdb_options(),
     help="Event-sourced order state (status, history, pending events, seen ids).",
 )
+
+#: States decided by the batch in progress and not yet written to ``orders_table``.
+_held: dict[str, OrderState] = {}
+
+
+def current_order(order_id: str) -> OrderState | None:
+    """The order's newest state: held by the batch in progress, else stored, else None."""
+    held = _held.get(order_id)
+    if held is not None:
+        return held
+    stored: dict[str, Any] | None = orders_table.get(order_id)
+    return None if stored is None else OrderState.from_dict(stored)
+
+
+def hold_order(state: OrderState) -> None:
+    """Keep ``state`` as the order's newest until the batch writes it."""
+    _held[state.order_id] = state
+
+
+def held_orders() -> dict[str, OrderState]:
+    """The held states (the batch writes each once, then calls :func:`release_held`)."""
+    return _held
+
+
+def release_held() -> None:
+    """Forget the held states: written to the table, or dropped because the batch failed."""
+    _held.clear()

@@ -85,9 +85,9 @@ for _status in OrderStatus:
     ORDER_STATUS_CHANGES.labels(status=_status.value)
 
 
-def record_event_processed(topic: str) -> None:
-    """Count one input event handled by an agent, whatever its outcome."""
-    EVENTS_PROCESSED.labels(topic=topic).inc()
+def record_event_processed(topic: str, count: int = 1) -> None:
+    """Count input events handled by an agent, whatever their outcome (once per batch)."""
+    EVENTS_PROCESSED.labels(topic=topic).inc(count)
 
 
 def record_dead_letter(stage: str, error_type: str) -> None:

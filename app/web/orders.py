@@ -24,7 +24,7 @@ from domain.order_lifecycle import order_view
 from domain.order_outputs import OrderStatus
 from domain.order_state import OrderState
 from tables.order_watch import wait_for_change
-from tables.orders import orders_table
+from tables.orders import current_order, orders_table
 
 __all__ = ["OrderView", "long_polls", "parse_wait"]
 
@@ -66,10 +66,10 @@ def _seconds(raw: str) -> float:
 
 
 def _load(order_id: str) -> OrderState | None:
-    stored = orders_table.get(order_id)
-    if stored is None:
+    """The newest state, decided but perhaps not yet stored (``tables.orders.current_order``)."""
+    state = current_order(order_id)
+    if state is None:
         return None
-    state = OrderState.from_dict(stored)
     return state if state.created is not None and state.status is not None else None
 
 
