@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 from faust.sensors.prometheus import FaustMetrics
 from faust.types import TP
@@ -23,7 +24,8 @@ def test_counts_reach_the_prometheus_metrics_at_the_commit() -> None:
     monitor.on_send_completed(None, None, None)
     assert registry.get_sample_value("faust_messages_received_total") in (None, 0.0)
 
-    monitor.on_commit_completed(None, monitor.on_commit_initiated(None))
+    consumer: Any = None
+    monitor.on_commit_completed(consumer, monitor.on_commit_initiated(consumer))
 
     def sample(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
