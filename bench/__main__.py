@@ -55,6 +55,7 @@ def _parse(argv: list[str] | None) -> BenchConfig:
 async def _run_all(h: Harness, run: BenchRun) -> None:
     from bench.hostile import run_hostile
     from bench.latency import run_latency
+    from bench.orders_backlog import run_orders_backlog
     from bench.recovery import run_state
     from bench.scaling import run_scaling
     from bench.throughput import run_throughput
@@ -63,6 +64,9 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
         rows, ratios = await run_throughput(h)
         run.add(rows)
         run.ratios.update(ratios)
+
+    async def orders() -> None:
+        run.add(await run_orders_backlog(h))
 
     async def latency() -> None:
         measured = run.find("throughput", "ShopStream simulate mix", "max sustained")
@@ -96,6 +100,7 @@ async def _run_all(h: Harness, run: BenchRun) -> None:
 
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "throughput": throughput,
+        "orders": orders,
         "scaling": scaling,
         "latency": latency,
         "recovery": state,

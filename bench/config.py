@@ -13,6 +13,7 @@ __all__ = ["ALL_BENCHES", "BenchConfig"]
 
 ALL_BENCHES = (
     "throughput",
+    "orders",
     "scaling",
     "latency",
     "recovery",
@@ -35,8 +36,14 @@ class BenchConfig:
     benches: tuple[str, ...] = ALL_BENCHES
     #: Clickstream records pre-loaded for the throughput runs (ShopStream, aiokafka, Quix).
     clicks: int = 40_000
-    #: Records of the simulate mix pre-loaded for the mixed throughput run.
+    #: Records of the simulate mix pre-loaded for the mixed throughput run (and of its
+    #: orders-only part: orders, payments, shipments).
     mix: int = 20_000
+    #: Records the do-nothing Faust agent reads (stock and with ShopStream's fixes).
+    noop_records: int = 200_000
+    #: Created orders of the backlog benchmark (+10 % duplicates), and its SIGKILLs.
+    orders: int = 20_000
+    backlog_crashes: int = 5
     #: Clickstream records for one vs two workers.
     scaling_clicks: int = 30_000
     #: Seconds of offered load per level in the latency run, and the levels (fraction of max).
@@ -86,6 +93,9 @@ class BenchConfig:
             "repeats": 1,
             "clicks": 6_000,
             "mix": 5_000,
+            "noop_records": 30_000,
+            "orders": 3_000,
+            "backlog_crashes": 2,
             "scaling_clicks": 6_000,
             "latency_seconds": 8.0,
             "keys": (20_000,),

@@ -11,9 +11,11 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 __all__ = [
     "Drained",
@@ -179,7 +181,7 @@ class GroupProgress:
     async def sample(self) -> tuple[int, int, int]:
         """(committed on the counted topics, committed on all watched topics, total lag)."""
         admin, consumer = self._clients()
-        offsets = await admin.list_consumer_group_offsets(self.group)
+        offsets = await self._group_offsets(admin)
         watched = self.counted + self.others
         ends = await consumer.end_offsets(watched)
         committed = {tp: max(0, meta.offset) for tp, meta in offsets.items()}
@@ -187,6 +189,17 @@ class GroupProgress:
         everything = sum(committed.get(tp, 0) for tp in watched)
         lag = sum(max(0, ends[tp] - committed.get(tp, 0)) for tp in watched)
         return counted, everything, lag
+
+    async def _group_offsets(self, admin: AIOKafkaAdminClient) -> dict[TopicPartition, Any]:
+        """The group's committed offsets; on a fresh broker the coordinator needs a moment."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return dict(await admin.list_consumer_group_offsets(self.group))
+            except GroupCoordinatorNotAvailableError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def total(self) -> int:
         _, consumer = self._clients()

@@ -10,17 +10,25 @@ ShopStream's worker. Then the realistic mix of ``shopstream simulate``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 
-from app.kafka.topic_names import CLICKSTREAM, INPUT_TOPICS, internal_topics
+from app.kafka.topic_names import (
+    CLICKSTREAM,
+    INPUT_TOPICS,
+    ORDER_PIPELINE_TOPICS,
+    internal_topics,
+)
 from bench.events import clicks, mix, product_events, records
 from bench.harness import Harness
-from bench.kafka import GroupProgress, preload
+from bench.kafka import GroupProgress, create_topics, preload
 from bench.report import Row
 from bench.stats import summarize
 
 __all__ = ["drain_with_workers", "run_throughput"]
 
 UNIT = "events/s"
+#: The do-nothing agent's topic (a copy of clickstream records; no ShopStream agent reads it).
+NOOP_TOPIC = "bench-noop"
 #: Records the bare consumer reads in all (several passes over the topic): a single
 #: pass takes well under a second, too short to time.
 BARE_RECORDS = 400_000
@@ -81,6 +89,39 @@ async def _mix_repeat(h: Harness, rep: int, add: Callable[[str, float | None], N
     add("ShopStream simulate mix", await drain_with_workers(h, "mix", counted=INPUT_TOPICS))
 
 
+async def _orders_mix_repeat(
+    h: Harness, rep: int, add: Callable[[str, float | None], None]
+) -> None:
+    """The order pipeline alone: the simulate mix without its clickstream records."""
+    wanted = h.config.mix
+    stream = (e for e in mix(wanted * 8, h.config.seed + rep) if e.topic != CLICKSTREAM)
+    events = list(islice(stream, wanted))
+    await h.fresh_topics()
+    await preload(h.bootstrap, records(events))
+    h.log(f"pre-loaded {len(events)} orders/payments/shipments records of the simulate mix")
+    rate = await drain_with_workers(h, "orders-mix", counted=ORDER_PIPELINE_TOPICS)
+    add("ShopStream orders-only mix (orders, payments, shipments)", rate)
+
+
+async def _noop_repeat(h: Harness, rep: int, add: Callable[[str, float | None], None]) -> None:
+    """A Faust agent that does nothing, stock and with ShopStream's fixes, on one topic."""
+    events = clicks(h.config.noop_records, h.config.seed + rep)
+    await h.fresh_topics()
+    await create_topics(h.bootstrap, [NOOP_TOPIC], h.config.partitions)
+    await preload(h.bootstrap, ((NOOP_TOPIC, key, value) for _, key, value in records(events)))
+    for case, extra in (
+        ("Faust do-nothing agent, stock", ()),
+        ("Faust do-nothing agent, ShopStream's fixes", ("--shopstream",)),
+    ):
+        datadir = h.workdir(h.new_app_id("noop")) / "data"
+        found = h.peer(
+            "bench.peers.faust_noop",
+            *("--broker", h.url, "--topic", NOOP_TOPIC, "--count", str(len(events))),
+            *("--datadir", str(datadir), *extra),
+        )
+        add(case, found["rate"])
+
+
 async def run_throughput(h: Harness) -> tuple[list[Row], dict[str, float | None]]:
     """Rows per case, and the ratios the issue asks for."""
     values: dict[str, list[float]] = {}
@@ -94,6 +135,8 @@ async def run_throughput(h: Harness) -> tuple[list[Row], dict[str, float | None]
         h.log(f"throughput repeat {rep + 1}/{h.config.repeats}")
         await _clickstream_repeat(h, rep, add)
         await _mix_repeat(h, rep, add)
+        await _orders_mix_repeat(h, rep, add)
+        await _noop_repeat(h, rep, add)
     rows = [
         Row("throughput", case, "max sustained", UNIT, summarize(v)) for case, v in values.items()
     ]
@@ -108,4 +151,7 @@ async def run_throughput(h: Harness) -> tuple[list[Row], dict[str, float | None]
         "ShopStream clickstream / aiokafka bare": share("aiokafka bare consumer (decode only)"),
         "ShopStream clickstream / Quix Streams": share("Quix Streams clickstream aggregation"),
     }
+    stock = medians.get("Faust do-nothing agent, stock")
+    fixed = medians.get("Faust do-nothing agent, ShopStream's fixes")
+    ratios["Faust do-nothing agent: fixes / stock"] = fixed / stock if fixed and stock else None
     return rows, ratios

@@ -1,0 +1,183 @@
+"""Benchmark: a backlog of created orders drained into the customers table, with and without crashes.
+
+The issue-11 case: N ``order_created`` events (plus 10 % duplicates: the same
+event re-sent, at a later offset) wait on ``orders`` when one worker starts.
+Every order goes through the order lifecycle, ``customer-orders``, the
+customers and fraud agents and ``session-purchases``.
+
+- *drained*: one worker of a fresh group; timed as in the throughput
+  benchmark (committed offsets of ``orders`` and of the internal topics, from
+  the first commit mark to lag 0), expressed in orders/s (distinct orders);
+- *after SIGKILLs*: the same backlog, a worker SIGKILLed ``crashes`` times
+  (each as soon as the previous one committed progress, restarted on the same
+  data directory), then the seconds from the last restart (process start)
+  until every customer's ``GET /customers/{id}`` equals the expected summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from app.kafka.topic_names import ORDERS, internal_topics
+from bench.harness import Harness
+from bench.kafka import GroupProgress, preload
+from bench.report import Row
+from bench.stats import summarize
+from bench.throughput import drain_with_workers
+from domain.timefmt import format_time
+
+__all__ = ["Backlog", "backlog", "run_orders_backlog"]
+
+#: Orders per customer: below the fraud limit (10 per hour), so nothing is held.
+ORDERS_PER_CUSTOMER = 5
+DUPLICATE_SHARE = 0.10
+CONVERGE_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """The records to pre-load and what ``GET /customers/{id}`` must answer afterwards."""
+
+    records: list[tuple[str, bytes, bytes]]
+    orders: int
+    customers: dict[str, dict[str, Any]]
+
+
+def backlog(orders: int, seed: int) -> Backlog:
+    """``orders`` created orders of ``orders / 5`` customers, then 10 % of them again."""
+    start = datetime.now(UTC) - timedelta(days=2)
+    records: list[tuple[str, bytes, bytes]] = []
+    expected: dict[str, dict[str, Any]] = {}
+    for n in range(orders):
+        customer = f"bench-{seed}-c{n % max(1, orders // ORDERS_PER_CUSTOMER)}"
+        order_id = f"bench-{seed}-o{n}"
+        total = Decimal(10 + n % 90) + Decimal("0.50")
+        # an hour and a bit between one customer's orders: no velocity flag
+        at = start + timedelta(minutes=61 * (n // max(1, orders // ORDERS_PER_CUSTOMER)))
+        at += timedelta(milliseconds=n)
+        stamp = format_time(at)
+        value = {
+            "event_id": f"e-{order_id}",
+            "type": "order_created",
+            "order_id": order_id,
+            "customer_id": customer,
+            "session_id": f"s-{order_id}",
+            "currency": "EUR",
+            "total": f"{total:.2f}",
+            "items": [
+                {
+                    "sku": f"sku-{n % 50}",
+                    "category": "books",
+                    "quantity": 1,
+                    "unit_price": f"{total:.2f}",
+                }
+            ],
+            "occurred_at": stamp,
+        }
+        records.append((ORDERS, order_id.encode(), orjson.dumps(value)))
+        summary = expected.setdefault(
+            customer, {"customer_id": customer, "orders": 0, "revenue": Decimal(0), "last": stamp}
+        )
+        summary["orders"] += 1
+        summary["revenue"] += total
+        summary["last"] = max(summary["last"], stamp)
+    step = round(1 / DUPLICATE_SHARE)
+    records.extend(records[i] for i in range(0, orders, step))
+    customers = {
+        c: {
+            "customer_id": c,
+            "orders": s["orders"],
+            "revenue": {"EUR": f"{s['revenue']:.2f}"},
+            "last_order_at": s["last"],
+        }
+        for c, s in expected.items()
+    }
+    return Backlog(records=records, orders=orders, customers=customers)
+
+
+async def _all_correct(get: Callable[[str], tuple[int, Any]], customers: dict[str, Any]) -> bool:
+    for customer_id, wanted in customers.items():
+        status, body = await asyncio.to_thread(get, f"/customers/{customer_id}")
+        if status != 200 or body != wanted:
+            return False
+    return True
+
+
+async def _drained_after_kills(h: Harness, load: Backlog, crashes: int) -> float | None:
+    """Seconds from the last restart to every customer answering as expected."""
+    app_id = h.new_app_id("orders-kill")
+    worker = h.worker(app_id, name="worker0")
+    progress = GroupProgress(
+        h.bootstrap,
+        app_id,
+        counted=(ORDERS,),
+        also_drained=internal_topics(app_id),
+        partitions=h.config.partitions,
+    )
+    async with progress:
+        try:
+            worker.start()
+            for crash in range(crashes):
+                await asyncio.to_thread(worker.wait_ready, 300)
+                _, committed, _ = await progress.sample()
+                while (await progress.sample())[1] == committed:  # it made progress
+                    await asyncio.sleep(0.2)
+                worker.kill()
+                worker = h.worker(app_id, name=f"worker{crash + 1}")
+                worker.start()
+            restarted = time.monotonic()
+            deadline = restarted + CONVERGE_TIMEOUT
+            await asyncio.to_thread(worker.wait_ready, 300)
+            while not await _all_correct(worker.get, load.customers):
+                if time.monotonic() > deadline:
+                    h.note(
+                        f"orders after {crashes} SIGKILLs: not correct after {CONVERGE_TIMEOUT}s"
+                    )
+                    return None
+                await asyncio.sleep(0.5)
+            seconds = time.monotonic() - restarted
+        finally:
+            worker.stop()
+    h.cleanup(app_id)
+    h.log(f"orders after {crashes} SIGKILLs: all customers correct {seconds:.1f}s after restart")
+    return seconds
+
+
+async def run_orders_backlog(h: Harness) -> list[Row]:
+    """Rows: orders/s drained, and seconds to correct after SIGKILLs."""
+    cfg = h.config
+    rates: list[float] = []
+    converged: list[float] = []
+    for rep in range(cfg.repeats):
+        load = backlog(cfg.orders, cfg.seed + rep)
+        per_order = load.orders / len(load.records)
+        await h.fresh_topics()
+        await preload(h.bootstrap, load.records)
+        h.log(f"pre-loaded {len(load.records)} order_created records ({load.orders} orders)")
+        rate = await drain_with_workers(h, "orders", counted=(ORDERS,))
+        if rate is not None:
+            rates.append(rate * per_order)
+        await h.fresh_topics()
+        await preload(h.bootstrap, load.records)
+        seconds = await _drained_after_kills(h, load, cfg.backlog_crashes)
+        if seconds is not None:
+            converged.append(seconds)
+    what = f"{cfg.orders} order_created +10% duplicates"
+    return [
+        Row("orders backlog", "drained into customers", what, "orders/s", summarize(rates)),
+        Row(
+            "orders backlog",
+            f"correct after {cfg.backlog_crashes} SIGKILLs",
+            what,
+            "s from last restart",
+            summarize(converged),
+        ),
+    ]
