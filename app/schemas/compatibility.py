@@ -18,7 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.schemas.validation import resolve_ref
+
 __all__ = [
+    "VOCABULARY",
     "Incompatibility",
     "UnsupportedSchema",
     "backward_incompatibilities",
@@ -60,6 +63,8 @@ _ASSERTIONS = frozenset(
         "maximum",
     ]
 )
+#: Every keyword the check understands; documents must stay within it.
+VOCABULARY = _ANNOTATIONS | _ASSERTIONS
 _ALL_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
 
 
@@ -125,14 +130,10 @@ class _Comparison:
             return {}
         if schema is False:
             return {"not": {}}
-        while "$ref" in schema:
-            ref = schema["$ref"]
-            if not ref.startswith("#/"):
-                raise UnsupportedSchema(f"only local $ref is supported, not {ref!r}")
-            node: Any = root
-            for part in ref[2:].split("/"):
-                node = node[part]
-            schema = node
+        try:
+            schema = resolve_ref(schema, root)
+        except ValueError as exc:
+            raise UnsupportedSchema(str(exc)) from None
         resolved: Mapping[str, Any] = schema
         unknown = set(resolved) - _ANNOTATIONS - _ASSERTIONS
         if unknown:

@@ -24,7 +24,14 @@ import jsonschema
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 
-__all__ = ["SchemaCheck", "SchemaViolation", "first_violation", "inlined", "validator_for"]
+__all__ = [
+    "SchemaCheck",
+    "SchemaViolation",
+    "first_violation",
+    "inlined",
+    "resolve_ref",
+    "validator_for",
+]
 
 
 class SchemaViolation(ValueError):
@@ -53,6 +60,24 @@ def validator_for(document: Mapping[str, Any]) -> Validator:
 _MAX_INLINE_DEPTH = 32
 
 
+def resolve_ref(schema: Any, root: Mapping[str, Any]) -> Any:
+    """``schema``, or what its local ``$ref`` (``#/...``, JSON pointer) points at in ``root``.
+
+    Raises ``ValueError`` for a reference to another document.
+    """
+    for _ in range(_MAX_INLINE_DEPTH):
+        ref = schema.get("$ref") if isinstance(schema, Mapping) else None
+        if ref is None:
+            return schema
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise ValueError(f"only local $ref is supported, not {ref!r}")
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        schema = target
+    raise RecursionError("$ref points at $ref too many times")
+
+
 def inlined(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
     """``node`` with local ``$ref`` replaced by their targets; raises RecursionError if cyclic."""
     if depth > _MAX_INLINE_DEPTH:
@@ -60,10 +85,8 @@ def inlined(node: Any, root: Mapping[str, Any], depth: int = 0) -> Any:
     if isinstance(node, Mapping):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
-            target: Any = root
-            for part in ref[2:].split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
             siblings = {k: v for k, v in node.items() if k != "$ref"}
+            target = resolve_ref({"$ref": ref}, root)
             return {**inlined(target, root, depth + 1), **inlined(siblings, root, depth)}
         return {k: inlined(v, root, depth) for k, v in node.items()}
     if isinstance(node, list):
@@ -100,12 +123,10 @@ class SchemaCheck:
         branches = prepared.get("oneOf")
         others = set(prepared) - {"oneOf", "$schema", "$id", "$defs", "title", "description"}
         consts = [_branch_const(b) for b in branches] if isinstance(branches, list) else []
-        if (
+        distinct_strings = all(isinstance(c, str) for c in consts) and len(set(consts)) == len(
             consts
-            and None not in consts
-            and len(set(map(repr, consts))) == len(consts)
-            and not others
-        ):
+        )
+        if consts and distinct_strings and not others:
             self._branches = {
                 const: validator_for({"$schema": prepared.get("$schema"), **branch})
                 for const, branch in zip(consts, branches, strict=True)
@@ -114,7 +135,8 @@ class SchemaCheck:
     def violation(self, value: Any) -> str | None:
         """None when ``value`` is valid, else one line naming the field (:func:`first_violation`)."""
         if self._branches and isinstance(value, Mapping):
-            branch = self._branches.get(value.get("type"))
+            kind = value.get("type")
+            branch = self._branches.get(kind) if isinstance(kind, str) else None
             if branch is not None:
                 return first_violation(branch, value)
         return first_violation(self._fast or self.validator, value)

@@ -8,26 +8,17 @@ kafka`` command can wait for it and export it; everything else goes to stderr.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Sequence
-from types import FrameType
 from typing import TextIO
 
+from localservices.foreground import stopping_on_signals
 from localservices.kafka.cluster import LocalKafkaCluster
 from localservices.kafka.distribution import ensure_distribution
 from localservices.kafka.errors import LocalKafkaError
 
 __all__ = ["build_parser", "fetch_only", "main", "run_foreground"]
-
-
-class _StopRequested(BaseException):
-    """Raised from the signal handler so a start in progress unwinds and cleans up."""
-
-
-def _request_stop(signum: int, frame: FrameType | None) -> None:
-    raise _StopRequested(signum)
 
 
 def run_foreground(
@@ -48,35 +39,28 @@ def run_foreground(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     cluster = LocalKafkaCluster(brokers, partitions=partitions, data_dir=datadir, port=port)
-    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        cluster.start()
-        print(f"KAFKA_BROKER={cluster.url}", file=out, flush=True)
-        where = datadir if datadir is not None else f"{cluster.data_dir} (temporary)"
-        print(
-            f"localkafka: {brokers} broker(s) ready in {cluster.startup_seconds:.1f} s; "
-            f"bootstrap {cluster.bootstrap_servers}; data {where}; Ctrl-C to stop",
-            file=err,
-            flush=True,
-        )
-        while True:
-            time.sleep(1.0)
-            dead = [i for i in cluster.node_ids if not cluster.is_node_running(i)]
-            if dead:
-                logs = ", ".join(str(cluster.log_file(i)) for i in dead)
-                print(f"localkafka: node(s) {dead} exited; see {logs}", file=err, flush=True)
-                return 1
-    except _StopRequested:
-        return 0
+        with stopping_on_signals(cluster.stop):
+            cluster.start()
+            print(f"KAFKA_BROKER={cluster.url}", file=out, flush=True)
+            where = datadir if datadir is not None else f"{cluster.data_dir} (temporary)"
+            print(
+                f"localkafka: {brokers} broker(s) ready in {cluster.startup_seconds:.1f} s; "
+                f"bootstrap {cluster.bootstrap_servers}; data {where}; Ctrl-C to stop",
+                file=err,
+                flush=True,
+            )
+            while True:
+                time.sleep(1.0)
+                dead = [i for i in cluster.node_ids if not cluster.is_node_running(i)]
+                if dead:
+                    logs = ", ".join(str(cluster.log_file(i)) for i in dead)
+                    print(f"localkafka: node(s) {dead} exited; see {logs}", file=err, flush=True)
+                    return 1
     except LocalKafkaError as exc:
         print(f"localkafka: {exc}", file=err, flush=True)
         return 1
-    finally:
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not abort the stop
-        cluster.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,12 +7,10 @@ every broker; ``stop()`` never leaves a JVM behind (see :mod:`localservices.kafk
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 from localservices.kafka.classarchive import ClassArchive
 from localservices.kafka.config import (
@@ -27,13 +25,14 @@ from localservices.kafka.errors import BrokerExited, BrokerStartError, LocalKafk
 from localservices.kafka.layout import ClusterState, choose_ports, make_temp_dir
 from localservices.kafka.process import JavaProcess, read_tail, register_cleanup, unregister_cleanup
 from localservices.kafka.readiness import run_coroutine_sync, wait_until_ready
+from localservices.service import LocalService
 
 __all__ = ["LocalKafkaCluster"]
 
 _PORT_RETRIES = 3  # free ports are released before the JVM binds them: retry a lost race
 
 
-class LocalKafkaCluster:
+class LocalKafkaCluster(LocalService):
     """Start, stop and fault-inject a local Kafka cluster.
 
     ``brokers=1`` gives a single node (replication factor 1); ``brokers=3`` three
@@ -189,28 +188,6 @@ class LocalKafkaCluster:
         self._procs.clear()
         if self._archive is not None:
             self._archive.publish()
-
-    def __enter__(self) -> LocalKafkaCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> LocalKafkaCluster:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     # -- per-node control (fault tests) -----------------------------------------
 

@@ -8,25 +8,16 @@ everything else goes to stderr. ``--fetch-only`` fills the cache (``make setup``
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Sequence
-from types import FrameType
 
+from localservices.foreground import stopping_on_signals
 from localservices.kafka.errors import LocalKafkaError
 from localservices.registry.distribution import ensure_apicurio
 from localservices.registry.server import LocalSchemaRegistry
 
 __all__ = ["main"]
-
-
-class _StopRequested(BaseException):
-    """Raised from the signal handler so a start in progress unwinds and cleans up."""
-
-
-def _request_stop(signum: int, frame: FrameType | None) -> None:
-    raise _StopRequested(signum)
 
 
 def _fetch_only() -> int:
@@ -45,30 +36,24 @@ def _fetch_only() -> int:
 
 def _run(port: int | None) -> int:
     registry = LocalSchemaRegistry(port=port)
-    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        registry.start()
-        print(f"SCHEMA_REGISTRY_URL={registry.url}", flush=True)
-        print(
-            f"localservices.registry: ready in {registry.startup_seconds:.1f} s; Ctrl-C to stop",
-            file=sys.stderr,
-            flush=True,
-        )
-        while registry.is_running():
-            time.sleep(1.0)
-        print("localservices.registry: the registry exited", file=sys.stderr, flush=True)
-        return 1
-    except _StopRequested:
-        return 0
+        with stopping_on_signals(registry.stop):
+            registry.start()
+            print(f"SCHEMA_REGISTRY_URL={registry.url}", flush=True)
+            print(
+                f"localservices.registry: ready in {registry.startup_seconds:.1f} s; "
+                "Ctrl-C to stop",
+                file=sys.stderr,
+                flush=True,
+            )
+            while registry.is_running():
+                time.sleep(1.0)
+            print("localservices.registry: the registry exited", file=sys.stderr, flush=True)
+            return 1
     except LocalKafkaError as exc:
         print(f"localservices.registry: {exc}", file=sys.stderr, flush=True)
         return 1
-    finally:
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not abort the stop
-        registry.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,6 @@ Storage is Apicurio's in-memory default: every start is an empty registry.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -21,7 +20,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from localservices.kafka.classarchive import ClassArchive
 from localservices.kafka.config import LOOPBACK, free_ports
@@ -33,6 +31,7 @@ from localservices.registry.distribution import (
     ensure_apicurio,
 )
 from localservices.registry.errors import RegistryExited, RegistryStartError
+from localservices.service import LocalService
 
 __all__ = ["CCOMPAT_PATH", "LocalSchemaRegistry"]
 
@@ -50,7 +49,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-class LocalSchemaRegistry:
+class LocalSchemaRegistry(LocalService):
     """Start and stop one Apicurio Registry JVM (``-Xmx256m``, ~220 MiB RSS, ~6 s start)."""
 
     def __init__(
@@ -213,28 +212,6 @@ class LocalSchemaRegistry:
         if self._proc is None or self._proc.pid is None or not self._proc.is_alive():
             raise RegistryStartError("the registry is not running")
         os.killpg(self._proc.pid, signum)  # own session: pgid == pid
-
-    def __enter__(self) -> LocalSchemaRegistry:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> LocalSchemaRegistry:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     def __repr__(self) -> str:
         where = self.url if self.port is not None else "not started"

@@ -30,7 +30,7 @@ def registry() -> Iterator[LocalSchemaRegistry]:
 def _register(client: SchemaRegistryClient, subject: str, document: dict[str, object]) -> int:
     if subject in client.get_subjects():
         client.set_compatibility(subject, "NONE")  # what another team may have done before us
-    return client.register_schema(subject, Schema(json.dumps(document), "JSON"))
+    return int(client.register_schema(subject, Schema(json.dumps(document), "JSON")))
 
 
 def test_register_then_check_a_compatible_and_an_incompatible_change(

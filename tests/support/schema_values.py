@@ -14,47 +14,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from app.schemas.compatibility import VOCABULARY
+from app.schemas.validation import resolve_ref
+
 __all__ = ["SUPPORTED_KEYWORDS", "declared_only", "values_of"]
 
 _SHORT = 12  # longest string drawn routinely (beside the longest allowed)
 
-#: Keywords the strategy understands; annotations are listed so they are allowed.
-SUPPORTED_KEYWORDS = frozenset(
-    [
-        "$schema",
-        "$id",
-        "$ref",
-        "$defs",
-        "title",
-        "description",
-        "format",
-        "contentEncoding",
-        "type",
-        "const",
-        "enum",
-        "oneOf",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "minItems",
-        "maxItems",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "minimum",
-        "maximum",
-    ]
-)
-
-
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in schema:
-        node: Any = root
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
+#: Keywords the strategy understands: the compatibility check's, but ``anyOf`` and
+#: annotations ShopStream's documents do not use.
+SUPPORTED_KEYWORDS = VOCABULARY - {"anyOf", "$comment", "default", "examples"}
 
 
 def _strings(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
@@ -109,7 +78,7 @@ def values_of(
     unknown = set(schema) - SUPPORTED_KEYWORDS
     if unknown:
         raise ValueError(f"keywords outside the supported vocabulary: {sorted(unknown)}")
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     if "oneOf" in schema:
         return st.one_of([values_of(branch, root) for branch in schema["oneOf"]])
     if "const" in schema:
@@ -132,10 +101,10 @@ def declared_only(
     ``type``. This is what the worker looks at: it ignores undeclared fields.
     """
     root = schema if root is None else root
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     if "oneOf" in schema and isinstance(value, Mapping):
         for branch in schema["oneOf"]:
-            branch = _resolve(branch, root)
+            branch = resolve_ref(branch, root)
             if branch.get("properties", {}).get("type", {}).get("const") == value.get("type"):
                 return declared_only(branch, value, root)
         return value

@@ -56,3 +56,10 @@ def test_the_load_generator_frames_about_its_share_of_valid_events_only() -> Non
             decode_json_object(original.value), ids[sent.topic]
         )
     assert mixed == list(frame_share(plain, share=0.3, schema_ids=ids, seed=5))
+
+
+@pytest.mark.parametrize("kind", [[], {}, 3, None, "order_amended"])
+def test_a_value_whose_type_names_no_branch_is_refused_not_raised(kind: object) -> None:
+    from app.schemas.documents import document_validator
+
+    assert document_validator("orders").violation({"type": kind}) is not None
