@@ -18,7 +18,7 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,20 @@ def peak_rss_kib() -> float:
 
 def _key(i: int) -> bytes:
     return f"o-{i % 10000}".encode()
+
+
+def _fixed_rate(rate: float, seconds: float) -> Iterator[range]:
+    """The message indices due at each tick of a fixed-rate schedule (``rate`` per second).
+
+    The caller sends those, then waits about a millisecond before asking for the next.
+    """
+    total = round(rate * seconds)
+    start = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due = min(total, int((time.perf_counter() - start) * rate) + 1)
+        yield range(sent, due)
+        sent = due
 
 
 def _latency_summary(samples: list[float]) -> dict[str, Any]:
@@ -139,17 +153,12 @@ async def _aiokafka_latency(args: argparse.Namespace, value: bytes) -> dict[str,
         return record
 
     try:
-        total = round(args.rate * args.seconds)
-        start = time.perf_counter()
-        i = 0
-        while i < total:
-            due = min(total, int((time.perf_counter() - start) * args.rate) + 1)
-            while i < due:
+        for due in _fixed_rate(args.rate, args.seconds):
+            for i in due:
                 sent = time.perf_counter()
                 future = await producer.send(args.topic, value, key=_key(i))
                 future.add_done_callback(on_done(i, sent))
                 pending.append(future)
-                i += 1
             await asyncio.sleep(0.001)
         await asyncio.gather(*pending)
     finally:
@@ -243,16 +252,11 @@ def _confluent_latency(args: argparse.Namespace, value: bytes) -> dict[str, Any]
 
         return record
 
-    total = round(args.rate * args.seconds)
-    start = time.perf_counter()
-    i = 0
-    while i < total:
-        due = min(total, int((time.perf_counter() - start) * args.rate) + 1)
-        while i < due:
+    for due in _fixed_rate(args.rate, args.seconds):
+        for i in due:
             producer.produce(
                 args.topic, value, key=_key(i), on_delivery=on_delivery(i, time.perf_counter())
             )
-            i += 1
         producer.poll(0.001)  # serves delivery reports while it waits for the next slot
     producer.flush()
     return _latency_summary(samples)
