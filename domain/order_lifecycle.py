@@ -136,8 +136,9 @@ def apply_hold(
 ) -> Decision:
     """Hold the order for an outside verdict (fraud), idempotent by ``caused_by``.
 
-    A hold for an order not created yet is recorded all the same: the order is
-    born ``ON_HOLD`` when its ``order_created`` applies.
+    A hold for an order not created yet is recorded all the same: when its
+    ``order_created`` applies, the order is published ``CREATED`` and then
+    ``ON_HOLD``, as if the hold had come second (the order it is caused in).
     """
     if not isinstance(reason, str) or not reason or len(reason) > MAX_TEXT_LENGTH:
         raise InvalidHold(f"hold reason must be a non-empty string: {reason!r:.60}")

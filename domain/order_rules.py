@@ -131,9 +131,29 @@ class LifecycleStep:
     def apply(self, event: OrderEvent) -> None:
         seen = (*self.state.seen_ids, event.event_id)[-self.max_remembered_ids :]
         facts = self.state.facts.with_event(event)
+        if event.type is EventType.ORDER_CREATED and facts.holds:
+            self.create_held(event, facts, seen)
+            return
         self.state = replace(self.state, facts=facts, seen_ids=seen)
         self.check(event)
         self.settle(event.event_id, event.occurred_at)
+
+    def create_held(self, created: OrderEvent, facts: OrderFacts, seen: tuple[str, ...]) -> None:
+        """Create an order that holds arrived for first: ``CREATED``, then ``ON_HOLD``.
+
+        The same two changes, with the same versions, as when the hold comes
+        after the creation, which is how a fraud hold is caused: after a crash
+        the hold (an internal command) and the redelivered ``order_created``
+        may be read in either order, and a version once published must not
+        be published again with another status.
+        """
+        self.state = replace(
+            self.state, facts=replace(facts, holds=()), seen_ids=seen
+        )  # created, not yet held
+        self.settle(created.event_id, created.occurred_at)
+        self.state = replace(self.state, facts=facts)
+        first = facts.holds[0]
+        self.settle(first.caused_by, first.occurred_at)
 
     def add_hold(self, hold: HoldFact) -> None:
         self.state = replace(self.state, facts=self.state.facts.with_hold(hold))

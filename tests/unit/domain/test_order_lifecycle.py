@@ -269,7 +269,20 @@ def test_fraud_hold_before_creation_is_kept_until_the_order_exists() -> None:
     assert decision.state.status is None
     assert not decision.state.is_vacant()
     run = fold([created()], decision.state)
-    assert [(c.status, c.previous_status) for c in run.changes] == [(S.ON_HOLD, None)]
+    assert [(c.status, c.previous_status) for c in run.changes] == [
+        (S.CREATED, None),
+        (S.ON_HOLD, S.CREATED),
+    ]
+
+
+def test_a_hold_publishes_the_same_changes_whether_it_comes_before_or_after_the_creation() -> None:
+    """After a crash the hold command and the redelivered creation can arrive in either order."""
+    after = apply_hold(fold([created()]).final, "o-1", "velocity", "velocity:e-x", at(1))
+    first = fold([created()], apply_hold(None, "o-1", "velocity", "velocity:e-x", at(1)).state)
+    assert first.final.history == after.state.history
+    assert [c.to_wire() for c in first.final.history] == [
+        c.to_wire() for c in (*fold([created()]).changes, *after.changes)
+    ]
 
 
 # --- pending, expiry, limits ------------------------------------------------------
