@@ -49,14 +49,14 @@ How to use it, for any table (analytics: :mod:`tables.analytics`):
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 import faust
-from faust.streams import _current_event
 from faust.types import TP, AppT, ConsumerT, EventT, TableT
 from mode import BaseSignalT
+
+from tables.event_scope import as_current_event
 
 __all__ = [
     "CommitCache",
@@ -142,15 +142,12 @@ class CommitCache(Generic[P]):
         if not writes:
             return
         event = self._events[partition]
-        token = _current_event.set(weakref.ref(event))
-        try:
+        with as_current_event(event):
             for key, value in writes:
                 if value is None:
                     del self.table[key]
                 else:
                     self.table[key] = self._encode(value)
-        finally:
-            _current_event.reset(token)
 
     def write_all(self) -> None:
         """Write every partition's pending rows (before a commit)."""
