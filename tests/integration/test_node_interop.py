@@ -8,7 +8,7 @@ copying the example gets. Once with plain JSON; once through the real schema
 registry, where the service writes the Confluent wire format with
 ``@confluentinc/schemaregistry``, the worker validates each value against the
 writer's schema and frames its outputs, and the listener reads them framed.
-Skipped, in one line, without Node.js 20+ and npm.
+Skipped, in one line, without Node.js 18+ (20+ with the registry) and npm.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from typing import Any
 
 from tests.conftest import BrokerAddress
 from tests.support.kafka_io import read_topic
-from tests.support.node_example import install_node_example, node_or_skip, node_process, run_node
+from tests.support.node_example import (
+    MIN_NODE_MAJOR_WITH_REGISTRY,
+    install_node_example,
+    node_or_skip,
+    node_process,
+    run_node,
+)
 from tests.support.worker_process import WorkerProcess
 
 #: The status changes each of the example's lifecycles (src/shop-events.js) makes.
@@ -111,7 +117,7 @@ async def test_node_services_through_the_schema_registry(
     schema_registry: str,
     unique: str,
 ) -> None:
-    node_or_skip()
+    node_or_skip(MIN_NODE_MAJOR_WITH_REGISTRY)
     install_node_example()
     registry = {"SCHEMA_REGISTRY_URL": schema_registry}
     worker = start_worker(**registry, SHOPSTREAM_OUTPUT_FORMAT="confluent-json")
