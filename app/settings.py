@@ -74,6 +74,8 @@ class Settings:
     max_sse_clients: int = 1000
     #: ``/orders/{id}?wait_for=...`` waits held at once; more are answered 503 with Retry-After.
     max_long_polls: int = 2000
+    #: Ordinary requests handled at once; more wait their turn (agents keep their CPU share).
+    max_concurrent_requests: int = 32
     #: Confluent-compatible Schema Registry REST API (Apicurio: ``.../apis/ccompat/v7``);
     #: None: no registry (framed input is decoded, its schema id not checked).
     schema_registry_url: str | None = None
@@ -307,6 +309,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         max_long_polls=_read(
             env, "SHOPSTREAM_MAX_LONG_POLLS", _int_between(0, 100_000), defaults.max_long_polls
+        ),
+        max_concurrent_requests=_read(
+            env,
+            "SHOPSTREAM_MAX_CONCURRENT_REQUESTS",
+            _int_between(1, 10_000),
+            defaults.max_concurrent_requests,
         ),
         schema_registry_url=_read(env, "SCHEMA_REGISTRY_URL", _registry_url, None),
         output_format=_read(

@@ -1,6 +1,6 @@
 """Who may use a worker's web server, and how many at once.
 
-Two rules, both answered in JSON like every other error (DESIGN.md):
+Three rules; refusals are answered in JSON like every other error (DESIGN.md):
 
 * **Internal paths are the group's.** A request for a worker-to-worker path
   (:data:`app.cluster.token.INTERNAL_PATH_PREFIXES`) must carry the cluster
@@ -12,10 +12,14 @@ Two rules, both answered in JSON like every other error (DESIGN.md):
   holds a connection for seconds to minutes; :class:`Admission` counts them
   and, beyond the configured cap, the view answers 503 with ``Retry-After``
   at once instead of letting one worker collect connections without bound.
+* **Ordinary requests take turns.** At most ``SHOPSTREAM_MAX_CONCURRENT_REQUESTS``
+  are handled at once (:class:`RequestTurns`), so a burst of requests cannot
+  crowd the agents out of the event loop they share with the web server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -25,12 +29,16 @@ from aiohttp import web
 
 from app.cluster.token import CLUSTER_TOKEN_HEADER, INTERNAL_PATH_PREFIXES
 from app.monitoring.metrics import HTTP_HELD, HTTP_REFUSED
+from app.web.dashboard_feed import DASHBOARD_EVENTS_PATH
 
 __all__ = [
+    "FORWARDED_ROUTES",
     "RETRY_AFTER_SECONDS",
     "Admission",
     "AtCapacity",
+    "RequestTurns",
     "cluster_token_guard",
+    "is_held",
     "is_internal_path",
 ]
 
@@ -63,6 +71,52 @@ def cluster_token_guard(token: str | None) -> Callable[..., Awaitable[web.Stream
         return await handler(request)
 
     return guard
+
+
+def is_held(request: web.Request) -> bool:
+    """Requests that hold their connection (event streams, long-polls), capped by Admission."""
+    return request.path == DASHBOARD_EVENTS_PATH or "wait_for" in request.query
+
+
+class RequestTurns:
+    """At most ``limit`` ordinary requests are handled at once; the others wait their turn.
+
+    The agents share the event loop with the web server. A burst of 2,000
+    requests puts 2,000 handler steps in the loop's ready queue ahead of every
+    agent step; with turns only ``limit`` are, the rest wait without using the
+    CPU, and the agents keep their share. Requests wait, they are never refused.
+
+    No turn is held while waiting on another worker, or two workers whose turns
+    are all taken by requests waiting on each other would deadlock: internal
+    paths (what the fan-out asks) are not limited, and keyed lookups, which
+    Faust forwards to the key's owner (:data:`FORWARDED_ROUTES`), take their
+    turn only where they are answered (:func:`app.web.routing.route_to_owner`).
+    Held connections (:func:`is_held`) have their own caps.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit)
+
+    def turn(self) -> asyncio.Semaphore:
+        """``async with turns.turn():`` around work done for one request."""
+        return self._slots
+
+    def middleware(self) -> Callable[..., Awaitable[web.StreamResponse]]:
+        @web.middleware
+        async def take_turns(request: web.Request, handler: Handler) -> web.StreamResponse:
+            resource = request.match_info.route.resource
+            canonical = "" if resource is None else resource.canonical
+            if is_held(request) or is_internal_path(canonical) or canonical in FORWARDED_ROUTES:
+                return await handler(request)
+            async with self._slots:
+                return await handler(request)
+
+        return take_turns
+
+
+#: Routes of keyed lookups that may be forwarded to another worker (``route_to_owner``).
+FORWARDED_ROUTES: Final = frozenset({"/orders/{order_id}", "/customers/{customer_id}"})
 
 
 class AtCapacity(RuntimeError):

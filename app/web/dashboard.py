@@ -32,7 +32,7 @@ from faust.web import Request, Response, View
 from app.main import app, settings
 from app.monitoring import metrics as shop_metrics
 from app.web.access import Admission, AtCapacity
-from app.web.dashboard_feed import SnapshotHub, compose_snapshot, sse_event
+from app.web.dashboard_feed import DASHBOARD_EVENTS_PATH, SnapshotHub, compose_snapshot, sse_event
 from app.web.responses import json_error
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "stream_clients",
 ]
 
-DASHBOARD_EVENTS_PATH: Final = "/dashboard/events"
 SNAPSHOT_INTERVAL_SECONDS: Final = 2.0
 #: Per-source limit; the order-status source fans out to peers (2 s each at most).
 SOURCE_TIMEOUT_SECONDS: Final = 3.0
@@ -92,6 +91,17 @@ async def _fetch(path: str) -> tuple[int, Any]:
 
 async def _compose() -> dict[str, Any]:
     return await compose_snapshot(_fetch)
+
+
+_last_encoded: tuple[dict[str, Any], bytes] | None = None
+
+
+def _encoded(snapshot: dict[str, Any]) -> bytes:
+    """The snapshot as one event, encoded once for all clients (500 streams: one dumps)."""
+    global _last_encoded
+    if _last_encoded is None or _last_encoded[0] is not snapshot:
+        _last_encoded = (snapshot, sse_event(snapshot))
+    return _last_encoded[1]
 
 
 #: One poller per worker, shared by every connected browser.
@@ -156,7 +166,7 @@ class DashboardEventsView(View):
             await response.write(f"retry: {RECONNECT_MILLIS}\n\n".encode())
             async with contextlib.aclosing(hub.stream()) as snapshots:
                 async for snapshot in snapshots:
-                    await response.write(sse_event(snapshot))
+                    await response.write(_encoded(snapshot))
         except ConnectionResetError:  # the browser went away (aiohttp's write error)
             pass
         return response

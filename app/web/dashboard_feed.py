@@ -29,6 +29,7 @@ import orjson
 from domain.timefmt import format_time, now_utc
 
 __all__ = [
+    "DASHBOARD_EVENTS_PATH",
     "SOURCES",
     "WINDOW_MINUTES",
     "Fetch",
@@ -39,6 +40,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: The event stream of snapshots (served by :mod:`app.web.dashboard`).
+DASHBOARD_EVENTS_PATH: Final = "/dashboard/events"
 #: Range of the windowed sections, in minutes of event time.
 WINDOW_MINUTES: Final = 60
 

@@ -9,7 +9,8 @@
   up; now the handler is cancelled, and a forwarding worker's cancelled request
   hangs up on the owner in turn. Every view here only reads, so cancelling one
   midway leaves nothing half done.
-* **Internal paths need the cluster token** (:func:`app.web.access.cluster_token_guard`).
+* **Internal paths need the cluster token** (:func:`app.web.access.cluster_token_guard`),
+  and ordinary requests take turns (:class:`app.web.access.RequestTurns`).
 
 The driver is selected with ``web="shopstream://"`` on the App and found
 through the ``faust.web.drivers`` entry point declared in ``pyproject.toml``,
@@ -40,8 +41,10 @@ class ShopStreamWeb(AiohttpWeb):
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         from app.main import settings  # the App exists by now: Faust builds its web lazily
+        from app.web.routing import request_turns
 
         self.web_app.middlewares.append(cluster_token_guard(settings.cluster_token))
+        self.web_app.middlewares.append(request_turns.middleware())
         self._runner = AppRunner(self.web_app, access_log=None, handler_cancellation=True)
 
     def _new_transport_tcp(self) -> BaseSite:

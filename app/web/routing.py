@@ -13,21 +13,27 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
+from aiohttp import web
 from faust.exceptions import SameNode
 from faust.types import CollectionT
 from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
 
-from app.main import app
+from app.main import app, settings
+from app.web.access import RequestTurns, is_held
 
-__all__ = ["route_to_owner"]
+__all__ = ["request_turns", "route_to_owner"]
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Response]]
+
+#: The worker's request turns (:class:`app.web.access.RequestTurns`): keyed lookups take
+#: theirs here, where they are answered, never while forwarded to the owner.
+request_turns = RequestTurns(settings.max_concurrent_requests)
 
 #: How long a lookup waits for a rebalance to settle before it answers 503.
 ROUTING_PATIENCE_SECONDS = 10.0
@@ -54,7 +60,10 @@ def route_to_owner(table: CollectionT, *, match_info: str) -> Callable[[Handler]
                 try:
                     return await app.router.route_req(table.name, key, view.web, request)
                 except SameNode:
-                    return await handler(view, request, *args, **kwargs)
+                    if is_held(cast(web.Request, request)):  # a long-poll: capped by its own cap
+                        return await handler(view, request, *args, **kwargs)
+                    async with request_turns.turn():
+                        return await handler(view, request, *args, **kwargs)
                 except _ROUTING_ERRORS as exc:
                     if time.monotonic() < deadline:
                         await asyncio.sleep(0.25)  # partitions are moving: ask again shortly
