@@ -63,3 +63,14 @@ def test_a_value_whose_type_names_no_branch_is_refused_not_raised(kind: object) 
     from app.schemas.documents import document_validator
 
     assert document_validator("orders").violation({"type": kind}) is not None
+
+
+async def test_without_a_registry_framed_values_are_decoded_and_their_id_not_checked() -> None:
+    from app.schemas.writer_schemas import WriterSchemas
+
+    writer_schemas = WriterSchemas(None)
+    decoded = decode_value(frame(424242, b'{"type": "anything"}'))
+
+    await writer_schemas.prepare([decoded.schema_id])  # no registry: nothing to wait for
+    writer_schemas.check(decoded)  # no UnknownSchemaId, no SchemaViolation
+    assert decoded.value == {"type": "anything"}
