@@ -1,0 +1,112 @@
+"""The order agent's batch: outputs first, the state held (and readable) until they are acked.
+
+The table and the sends are stand-ins here; the integration tests
+(test_order_lifecycle, test_crash_redelivery, test_worker_crashes) run the
+real thing against a broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+import pytest
+from faust.streams import current_event
+
+import agents.orders as orders
+import tables.orders as order_rows
+from domain.order_events import to_wire
+from tests.unit.domain.factories import authorized, created
+
+
+class _Table(dict[Any, Any]):
+    """A table that records (partition of the current event, key) per write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[int, Any]] = []
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        event = current_event()
+        assert event is not None, "a table write needs a current event"
+        self.writes.append((event.message.partition, key))
+        super().__setitem__(key, value)
+
+
+class _Record:
+    """What the agent reads of a Faust event (weak-referenceable, as Faust's current event is)."""
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+
+def _record(event: Any, offset: int) -> Any:
+    message = SimpleNamespace(
+        topic=event.topic,
+        partition=2,
+        offset=offset,
+        key=event.order_id.encode(),
+        value=orjson.dumps(to_wire(event)),
+    )
+    return _Record(message)
+
+
+@dataclass
+class _Stage:
+    table: _Table
+    sends: list[asyncio.Future[Any]]
+
+
+@pytest.fixture
+def stage(monkeypatch: pytest.MonkeyPatch) -> _Stage:
+    """The agent module with a recording table and sends acknowledged only when told."""
+    table = _Table()
+    monkeypatch.setattr(orders, "orders_table", table)
+    monkeypatch.setattr(order_rows, "orders_table", table)
+    sent: list[asyncio.Future[Any]] = []
+
+    async def publish(*args: Any) -> list[asyncio.Future[Any]]:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        sent.append(fut)
+        return [fut]
+
+    monkeypatch.setattr(orders, "publish_decision", publish)
+    return _Stage(table, sent)
+
+
+async def test_the_state_is_written_once_after_the_outputs_are_acknowledged(
+    stage: _Stage,
+) -> None:
+    batch = orders.OrderBatch()
+    try:
+        await batch.take(_record(created(), 10))
+        await batch.take(_record(authorized(), 11))  # decided on the state held from the first
+        held = order_rows.current_order("o-1")
+        assert held is not None and str(held.status) == "PAID"  # HTTP sees it already
+        finish = asyncio.create_task(batch.finish())
+        await asyncio.sleep(0.05)
+        assert not finish.done() and stage.table.writes == []  # outputs not acked yet
+        for fut in stage.sends:
+            fut.set_result(None)
+        await asyncio.wait_for(finish, timeout=3)
+    finally:
+        order_rows.release_held()
+    assert stage.table.writes == [(2, "o-1")]  # once, on the order's partition
+    stored = order_rows.current_order("o-1")
+    assert stored is not None and stored.version == 2
+
+
+async def test_a_refused_output_raises_and_writes_nothing(stage: _Stage) -> None:
+    batch = orders.OrderBatch()
+    try:
+        await batch.take(_record(created(), 10))
+        stage.sends[0].set_exception(RuntimeError("NotEnoughReplicas"))
+        with pytest.raises(RuntimeError, match="NotEnoughReplicas"):
+            await batch.finish()
+    finally:
+        order_rows.release_held()
+    assert stage.table.writes == []
+    assert order_rows.current_order("o-1") is None
