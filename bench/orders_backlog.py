@@ -172,9 +172,9 @@ async def run_orders_backlog(h: Harness) -> list[Row]:
             converged.append(seconds)
     what = f"{cfg.orders} order_created +10% duplicates"
     return [
-        Row("orders backlog", "drained into customers", what, "orders/s", summarize(rates)),
+        Row("orders", "drained into customers", what, "orders/s", summarize(rates)),
         Row(
-            "orders backlog",
+            "orders",
             f"correct after {cfg.backlog_crashes} SIGKILLs",
             what,
             "s from last restart",
