@@ -51,6 +51,8 @@ class BenchConfig:
     latency_loads: tuple[float, ...] = (0.1, 0.5, 0.8)
     #: Events/s taken as the maximum when the throughput run did not measure one.
     latency_fallback_max: float = 300.0
+    #: Events/s the latency levels are fractions of, whatever the throughput run measured.
+    latency_max: float | None = None
     #: Keys in the customers table for recovery and memory.
     keys: tuple[int, ...] = (100_000, 1_000_000)
     #: Tables bigger than this are restored ``many_keys_repeats`` times (minutes per restore).
