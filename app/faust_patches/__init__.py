@@ -17,9 +17,7 @@ versions they were checked against: an upgrade re-checks every patch first.
 - :mod:`~app.faust_patches.fatal_stop`: a crashed agent or a failed send stops
   the worker without committing, instead of acknowledging the record it was on;
 - :mod:`~app.faust_patches.producer_ebb` (speed-up): a producer buffer of
-  1,000 messages, drained without two log lines per record;
-- :mod:`~app.faust_patches.drain_fast_path` (speed-up): a fetched record is
-  delivered to its streams without four tasks when nothing can block.
+  1,000 messages, drained without two log lines per record.
 
 May import: Faust, aiokafka, mode; nothing of the project (the App installs these).
 """
@@ -30,7 +28,6 @@ import aiokafka
 import faust
 
 from app.faust_patches import (
-    drain_fast_path,
     fatal_stop,
     fetch_snapshot,
     producer_ebb,
@@ -67,4 +64,3 @@ def install(fatal: FatalHooks) -> None:
     fetch_snapshot.install()
     fatal_stop.install(fatal)
     producer_ebb.install()
-    drain_fast_path.install()

@@ -32,7 +32,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--without",
         default="",
-        help="with --shopstream: leave out some of uvloop,drain_fast_path,lean_monitor (comma list)",
+        help="with --shopstream: leave out some of uvloop,lean_monitor (comma list)",
     )
     return parser.parse_args()
 
@@ -47,17 +47,13 @@ def main() -> None:
     monitor: Any = None
     if args.shopstream:
         from faust.sensors.prometheus import FaustMetrics
-        from faust.transport.consumer import Consumer
         from prometheus_client import CollectorRegistry
 
         from app.faust_patches import install
         from app.kafka import fatal
         from app.monitoring.faust_monitor import LeanPrometheusMonitor
 
-        original_drain = Consumer._drain_messages
         install(fatal)
-        if "drain_fast_path" in without:
-            Consumer._drain_messages = original_drain  # type: ignore[method-assign]
         if "lean_monitor" not in without:
             monitor = LeanPrometheusMonitor(FaustMetrics.create(CollectorRegistry(), "faust"))
     app = faust.App(
