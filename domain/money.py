@@ -40,35 +40,32 @@ def parse_money(value: object, *, field: str = "amount") -> Decimal:
         raise InvalidMoney(f"{field} must be a decimal string, got {type(value).__name__}")
     if isinstance(value, str) and not _MONEY.fullmatch(value):
         raise _syntax_error(value, field)
+    return _checked(value, field, repr(value)).quantize(CENTS)
+
+
+def _checked(value: str | Decimal | int, field: str, shown: str) -> Decimal:
+    """The amount, or InvalidMoney naming the first rule it breaks (``shown`` in the reason)."""
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise InvalidMoney(f"{field} is not a decimal number: {value!r}") from None
+        raise InvalidMoney(f"{field} is not a decimal number: {shown}") from None
     if not amount.is_finite():
-        raise InvalidMoney(f"{field} must be finite: {value!r}")
+        raise InvalidMoney(f"{field} must be finite: {shown}")
     if amount < 0:
-        raise InvalidMoney(f"{field} must not be negative: {value!r}")
+        raise InvalidMoney(f"{field} must not be negative: {shown}")
     if amount > MAX_AMOUNT:
-        raise InvalidMoney(f"{field} is implausibly large: {value!r}")
+        raise InvalidMoney(f"{field} is implausibly large: {shown}")
     if amount != amount.quantize(CENTS):
-        raise InvalidMoney(f"{field} has more than two decimals: {value!r}")
-    return amount.quantize(CENTS)
+        raise InvalidMoney(f"{field} has more than two decimals: {shown}")
+    return amount
 
 
 def _syntax_error(value: str, field: str) -> InvalidMoney:
     """Name the most likely cause, for the dead-letter reason."""
     try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        return InvalidMoney(f"{field} is not a decimal number: {value!r:.40}")
-    if not amount.is_finite():
-        return InvalidMoney(f"{field} must be finite: {value!r:.40}")
-    if amount < 0:
-        return InvalidMoney(f"{field} must not be negative: {value!r:.40}")
-    if amount > MAX_AMOUNT:
-        return InvalidMoney(f"{field} is implausibly large: {value!r:.40}")
-    if amount != amount.quantize(CENTS):
-        return InvalidMoney(f"{field} has more than two decimals: {value!r:.40}")
+        _checked(value, field, f"{value!r:.40}")
+    except InvalidMoney as broken:
+        return broken
     return InvalidMoney(f"{field} is not a plain decimal string like 25.00: {value!r:.40}")
 
 
