@@ -71,11 +71,12 @@ def test_schema_registry_and_output_format() -> None:
     assert settings.output_format == "confluent-json"
 
 
-def test_wrong_setting_stops_the_command_line_with_one_line() -> None:
+def _worker_refusal(env: dict[str, str]) -> str:
+    """Start ``shopstream worker`` with only ``env``; it must exit 2 with one line: that line."""
     result = subprocess.run(
         [sys.executable, "-m", "app", "worker"],
         cwd=ROOT,
-        env={"SHOPSTREAM_WEB_PORT": "not-a-port", "PATH": "/usr/bin:/bin"},
+        env={**env, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -84,7 +85,11 @@ def test_wrong_setting_stops_the_command_line_with_one_line() -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "SHOPSTREAM_WEB_PORT" in lines[0]
+    return lines[0]
+
+
+def test_wrong_setting_stops_the_command_line_with_one_line() -> None:
+    assert "SHOPSTREAM_WEB_PORT" in _worker_refusal({"SHOPSTREAM_WEB_PORT": "not-a-port"})
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
@@ -105,16 +110,4 @@ def test_listening_beyond_loopback_needs_a_cluster_token(host: str) -> None:
 
 
 def test_a_worker_bound_beyond_loopback_without_token_stops_with_one_line() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "app", "worker"],
-        cwd=ROOT,
-        env={"SHOPSTREAM_WEB_HOST": "0.0.0.0", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "SHOPSTREAM_CLUSTER_TOKEN" in lines[0]
+    assert "SHOPSTREAM_CLUSTER_TOKEN" in _worker_refusal({"SHOPSTREAM_WEB_HOST": "0.0.0.0"})
