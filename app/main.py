@@ -53,6 +53,10 @@ app = faust.App(
     # partitions (warm on standbys) move that much sooner.
     broker_session_timeout=10.0,
     broker_heartbeat_interval=2.0,
+    # Static membership when SHOPSTREAM_INSTANCE_ID is set: a SIGKILLed worker restarted
+    # under the same id is handed its partitions back at once instead of after the 10 s
+    # session timeout; a stopped one keeps them until that timeout (README, Configuration).
+    consumer_group_instance_id=settings.instance_id,
     # Web: our own views only; Faust's raw table dumps and stats stay private.
     web_enabled=True,
     # Faust's aiohttp driver without its index at `/` (the dashboard's; app/web/driver.py).

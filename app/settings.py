@@ -49,6 +49,10 @@ class Settings:
     replication_factor: int = 1
     #: Faust application id: the consumer group and the prefix of internal topics.
     app_id: str = "shopstream"
+    #: Kafka static membership (KIP-345, ``group.instance.id``): a worker restarted with the
+    #: same id (and the same canonical URL) takes its old place at once, without waiting for
+    #: its session to time out and without a rebalance; None: dynamic membership.
+    instance_id: str | None = None
     #: Warm copies of table partitions on other workers, for fast takeover.
     standby_replicas: int = 1
     #: Seconds the start-up check waits for the broker to answer a metadata request.
@@ -199,6 +203,13 @@ def _app_id(raw: str) -> str:
     return raw
 
 
+def _instance_id(raw: str) -> str:
+    """Kafka's rule for ``group.instance.id`` (that of topic names), checked before the broker."""
+    if not re.fullmatch(r"[A-Za-z0-9._\-]{1,249}", raw) or raw in (".", ".."):
+        raise ValueError("must be 1 to 249 letters, digits, '.', '_' or '-', unique per worker")
+    return raw
+
+
 def _log_level(raw: str) -> str:
     level = raw.lower()
     if level not in ("debug", "info", "warning", "error", "critical"):
@@ -259,6 +270,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "SHOPSTREAM_REPLICATION_FACTOR", _int_between(1, 16), defaults.replication_factor
         ),
         app_id=_read(env, "SHOPSTREAM_APP_ID", _app_id, defaults.app_id),
+        instance_id=_read(env, "SHOPSTREAM_INSTANCE_ID", _instance_id, None),
         standby_replicas=_read(
             env, "SHOPSTREAM_STANDBY_REPLICAS", _int_between(0, 8), defaults.standby_replicas
         ),

@@ -47,6 +47,10 @@ def test_broker_url_is_normalized_to_faust_form() -> None:
         ("SCHEMA_REGISTRY_URL", "localhost:8081"),
         ("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/?x=1"),
         ("SHOPSTREAM_OUTPUT_FORMAT", "avro"),
+        ("SHOPSTREAM_INSTANCE_ID", "worker 1"),
+        ("SHOPSTREAM_INSTANCE_ID", "worker/1"),
+        ("SHOPSTREAM_INSTANCE_ID", ".."),
+        ("SHOPSTREAM_INSTANCE_ID", "w" * 250),
         ("SHOPSTREAM_OUTPUT_FORMAT", "confluent-json"),  # without SCHEMA_REGISTRY_URL
     ],
 )
@@ -69,6 +73,14 @@ def test_schema_registry_and_output_format() -> None:
     )
     assert settings.schema_registry_url == "http://127.0.0.1:8081/apis/ccompat/v7"
     assert settings.output_format == "confluent-json"
+
+
+def test_instance_id_is_optional_static_membership() -> None:
+    assert load_settings({}).instance_id is None  # dynamic membership, as before
+    assert load_settings({"SHOPSTREAM_INSTANCE_ID": " "}).instance_id is None
+    settings = load_settings({"SHOPSTREAM_INSTANCE_ID": "shopstream-worker-0"})
+    assert settings.instance_id == "shopstream-worker-0"
+    assert load_settings({"SHOPSTREAM_INSTANCE_ID": "w" * 249}).instance_id == "w" * 249
 
 
 def _worker_refusal(env: dict[str, str]) -> str:
