@@ -11,7 +11,6 @@ Consumers identify a change by ``(order_id, version)``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from faust.types import EventT
@@ -20,7 +19,7 @@ from app.kafka.analytics_topics import send_session_purchase
 from app.kafka.codec import encode_json
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
 from app.kafka.topic_names import ALERTS, ORDER_STATUS
-from app.kafka.topics import alerts_topic, customer_orders_topic, order_status_topic
+from app.kafka.topics import alerts_topic, customer_orders_topic, order_status_topic, send_now
 from app.monitoring.metrics import record_status_change
 from app.monitoring.operations import record_alert
 from app.schemas.output import encode_output
@@ -72,16 +71,16 @@ async def publish_decision(
     for change in decision.changes:
         record_status_change(change.status)
         value = await encode_output(ORDER_STATUS, change.to_wire())
-        pending.append(await order_status_topic.send(key=change.order_id, value=value))
+        pending.append(await send_now(order_status_topic, change.order_id, value))
     for alert in decision.alerts:
         wire = alert.to_wire()
         record_alert(wire)
         value = await encode_output(ALERTS, wire)
-        pending.append(await alerts_topic.send(key=alert.order_id, value=value))
+        pending.append(await send_now(alerts_topic, alert.order_id, value))
     created = newly_created(previous, decision)
     if created is not None and created.customer_id is not None:
         value = encode_json(to_wire(created))
-        pending.append(await customer_orders_topic.send(key=created.customer_id, value=value))
+        pending.append(await send_now(customer_orders_topic, created.customer_id, value))
     if created is not None:
         pending.append(await send_session_purchase(created, source.message.partition))
     for rejection in decision.rejected:
@@ -96,5 +95,8 @@ async def await_acknowledged(sends: list[Any]) -> None:
     which stops the worker without committing (``app.kafka.fatal``), so the
     batch is processed again by whoever owns its partitions next.
     """
-    if sends:
-        await asyncio.gather(*sends)
+    for send in sends:  # cheaper than gather: most are answered by the time the first is
+        if send.done():
+            send.result()  # raises a refusal
+        else:
+            await send

@@ -56,7 +56,7 @@ from domain.order_lifecycle import (
     expire_pending,
 )
 from domain.order_state import CorruptState, OrderState
-from tables.event_scope import as_current_event
+from tables.event_scope import write_rows
 from tables.order_watch import notify
 from tables.orders import current_order, held_orders, hold_order, orders_table, release_held
 
@@ -176,9 +176,12 @@ class OrderBatch:
         """Wait for every output's acknowledgement, then write each changed order once."""
         await await_acknowledged(self.sends)
         held = held_orders()
-        for order_id, source in self.writer.items():
-            with as_current_event(source):  # its changelog partition is the order's
-                orders_table[order_id] = held[order_id].to_dict()
+        by_partition: dict[int, tuple[EventT[bytes], list[tuple[str, Any]]]] = {}
+        for order_id, source in self.writer.items():  # the order's partition is its record's
+            _, rows = by_partition.setdefault(source.message.partition, (source, []))
+            rows.append((order_id, held[order_id].to_dict()))
+        for source, rows in by_partition.values():
+            write_rows(orders_table, source, rows)
         for topic, count in self.topics.items():
             record_event_processed(topic, count)
 

@@ -56,7 +56,7 @@ import faust
 from faust.types import TP, AppT, ConsumerT, EventT, TableT
 from mode import BaseSignalT
 
-from tables.event_scope import as_current_event
+from tables.event_scope import write_rows
 
 __all__ = [
     "CommitCache",
@@ -141,13 +141,12 @@ class CommitCache(Generic[P]):
         writes = rows.take_writes()  # also when empty: rows may hold a read cache to forget
         if not writes:
             return
-        event = self._events[partition]
-        with as_current_event(event):
-            for key, value in writes:
-                if value is None:
-                    del self.table[key]
-                else:
-                    self.table[key] = self._encode(value)
+        encode = self._encode
+        write_rows(
+            self.table,
+            self._events[partition],
+            [(key, None if value is None else encode(value)) for key, value in writes],
+        )
 
     def write_all(self) -> None:
         """Write every partition's pending rows (before a commit)."""

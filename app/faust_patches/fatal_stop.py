@@ -41,7 +41,7 @@ from faust.transport.consumer import Consumer
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.producer import ProducerBuffer
 
-__all__ = ["FatalHooks", "install"]
+__all__ = ["FatalHooks", "install", "stop_worker"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ _original_commit = AIOKafkaConsumerThread._commit
 _original_on_published = Topic._on_published
 _original_send_pending = ProducerBuffer._send_pending
 _original_wait_empty = Consumer.wait_empty
+
+
+def stop_worker(reason: str, cause: BaseException | None = None) -> None:
+    """Stop the worker without committing (for the other patches: a send of theirs failed)."""
+    _hooks[0].stop_worker(reason, cause)
 
 
 async def _commit(self: AIOKafkaConsumerThread, offsets: Any) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.kafka import topic_names
 from app.kafka.codec import encode_json
-from app.kafka.topics import raw_topic
+from app.kafka.topics import raw_topic, send_now
 from app.main import settings
 from domain.order_events import OrderEvent
 from domain.session_purchase import purchase_from_order
@@ -40,6 +40,4 @@ async def send_session_purchase(created: OrderEvent, source_partition: int) -> A
     Returns the send's future: the caller awaits it with its other outputs.
     """
     purchase = purchase_from_order(created, source_partition)
-    return await session_purchases_topic.send(
-        key=purchase.key, value=encode_json(purchase.to_wire())
-    )
+    return await send_now(session_purchases_topic, purchase.key, encode_json(purchase.to_wire()))

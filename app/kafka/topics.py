@@ -4,10 +4,15 @@ Input topics are read as raw bytes and decoded by the agents themselves, so a
 malformed record reaches our code (and the dead-letter topic) instead of
 failing inside Faust's deserializer where it would be acknowledged and lost.
 Output values are encoded with :func:`app.kafka.codec.encode_json`, the one JSON
-writer, so their shape is exactly DESIGN.md's.
+writer, so their shape is exactly DESIGN.md's. Agents that await their outputs
+send them with :func:`send_now`.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from faust.types import TopicT
 
 from app.kafka import topic_names
 from app.main import app, settings
@@ -23,6 +28,7 @@ __all__ = [
     "orders_topic",
     "payments_topic",
     "raw_topic",
+    "send_now",
 ]
 
 
@@ -56,3 +62,20 @@ dead_letters_topic = raw_topic(topic_names.DEAD_LETTERS)
 
 #: Created orders re-keyed by ``customer_id`` so one worker owns each customer.
 customer_orders_topic = raw_topic(topic_names.customer_orders(settings.app_id), internal=True)
+
+
+async def send_now(topic: TopicT, key: str | bytes, value: bytes) -> Any:
+    """Hand one record straight to the producer; returns the future of its acknowledgement.
+
+    ``topic.send`` costs some 25 µs more per record (a ``FutureMessage``, two
+    sensor calls, a done-callback), which the order pipeline pays three times
+    per created order. This skips them and keeps what matters: the send is in
+    the producer's ledger (:mod:`app.faust_patches.producer_flush`), so the
+    next commit waits for it and refuses to pass a failure; the caller awaits
+    the future before the state it covers is stored, and a refusal raises
+    there (the worker then stops uncommitted, :mod:`app.kafka.fatal`).
+    """
+    key_bytes = key.encode() if isinstance(key, str) else key
+    return await app.producer.send(
+        topic.get_topic_name(), key_bytes, value, partition=None, timestamp=None, headers=None
+    )

@@ -8,8 +8,9 @@ key contains a marker, the infrastructure fails the way it does in production:
   ...) fails as a send does once the Kafka client gave up retrying
   (``KafkaTimeoutError`` from the awaited delivery);
 - ``changelog:TABLE:MARKER``: the table's changelog write fails the same way
-  (a send nobody awaits: Faust only logs it);
-- ``store:TABLE:MARKER``: the table's RocksDB write raises ``OSError`` (a full or failing disk).
+  (a send nobody awaits: Faust only logs it; in bulk, the batch holding the row);
+- ``store:TABLE:MARKER``: the table's RocksDB write raises ``OSError`` (a full or failing disk;
+  in bulk, the write batch holding the row).
 
 ``SHOPSTREAM_TEST_FAULTS`` holds the faults, comma-separated. Each fires once:
 ``SHOPSTREAM_TEST_FAULT_STATE`` names a file where fired faults are recorded,
@@ -24,9 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka.errors import KafkaTimeoutError
+from aiokafka.structs import TopicPartition
 from faust.stores.rocksdb import Store
-from faust.topics import Topic
 from faust.transport.drivers.aiokafka import Producer
+
+from app.faust_patches import bulk_table_writes as bulk_writes
+from app.faust_patches.producer_flush import ledger_of
 
 __all__ = ["install_faults"]
 
@@ -58,52 +62,77 @@ def _failed_send(what: str) -> asyncio.Future[Any]:
     return failed
 
 
-def install_faults() -> None:
-    """Patch Faust's send, producer and store classes with the faults of the environment."""
-    faults = _faults()
-    topic_send, producer_send, store_set = Topic.send, Producer.send, Store._set
+def _first_fault(faults: list[list[str]], kind: str, target: str, keys: list[Any]) -> str | None:
+    """The fault of ``kind`` on ``target`` matching one of ``keys`` that fires now, if any."""
+    for fault in faults:
+        if (
+            fault[0] == kind
+            and fault[1] == target
+            and any(_matches(fault[2], key) for key in keys)
+            and _fires(":".join(fault))
+        ):
+            return ":".join(fault)
+    return None
 
-    async def send(self: Topic, *args: Any, **kwargs: Any) -> Any:
-        name = self.get_topic_name()
-        for fault in faults:
-            if (
-                fault[0] == "send"
-                and fault[1] == name
-                and _matches(fault[2], kwargs.get("key"))
-                and _fires(":".join(fault))
-            ):
-                return _failed_send(f"send to {name}")
-        return await topic_send(self, *args, **kwargs)
+
+def _changelog_table(topic: str, faults: list[list[str]]) -> str | None:
+    for fault in faults:
+        if fault[0] == "changelog" and topic.endswith(f"-{fault[1]}-changelog"):
+            return fault[1]
+    return None
+
+
+def install_faults() -> None:
+    """Patch Faust's producer and store and the bulk table writes with the environment's faults.
+
+    Outputs reach the broker through ``Producer.send`` (``topic.send`` and
+    ``send_now`` both end there), table rows through Faust's ``Store._set``
+    and changelog sends, or through :mod:`app.faust_patches.bulk_table_writes`.
+    """
+    faults = _faults()
+    producer_send, store_set = Producer.send, Store._set
+    bulk_store, bulk_changelog = bulk_writes._write_store, bulk_writes._send_changelog
 
     async def produce(self: Producer, topic: str, key: Any, *args: Any, **kwargs: Any) -> Any:
-        for fault in faults:
-            if (
-                fault[0] == "changelog"
-                and topic.endswith(f"-{fault[1]}-changelog")
-                and _matches(fault[2], key)
-                and _fires(":".join(fault))
-            ):
-                return _failed_send(f"changelog write to {topic}")
+        if _first_fault(faults, "send", topic, [key]):
+            return _failed_send(f"send to {topic}")
+        table = _changelog_table(topic, faults)
+        if table is not None and _first_fault(faults, "changelog", table, [key]):
+            return _failed_send(f"changelog write to {topic}")
         return await producer_send(self, topic, key, *args, **kwargs)
 
     def set_value(self: Store, key: bytes, value: bytes | None) -> None:
-        for fault in faults:
-            if (
-                fault[0] == "store"
-                and self.table_name == fault[1]
-                and _matches(fault[2], key)
-                and _fires(":".join(fault))
-            ):
-                raise OSError(f"injected: RocksDB write of {key[:40]!r} failed")
+        if _first_fault(faults, "store", self.table_name, [key]):
+            raise OSError(f"injected: RocksDB write of {key[:40]!r} failed")
         store_set(self, key, value)
 
-    Topic.send = send  # type: ignore[method-assign]
+    def write_store(store: Store, partition: int, rows: list[tuple[bytes, Any]]) -> None:
+        if _first_fault(faults, "store", store.table_name, [key for key, _ in rows]):
+            raise OSError(f"injected: RocksDB write batch of {len(rows)} rows failed")
+        bulk_store(store, partition, rows)
+
+    def send_changelog(table: Any, store: Store, partition: int, rows: list[Any]) -> None:
+        if not _first_fault(faults, "changelog", table.name, [key for key, _ in rows]):
+            bulk_changelog(table, store, partition, rows)
+            return
+        topic = table.changelog_topic.get_topic_name()
+        bulk_writes.await_answer(
+            _failed_send(f"changelog batch to {topic}"),
+            store=store,
+            tp=TopicPartition(topic, partition),
+            last=len(rows) - 1,
+            ledger=ledger_of(table.app.producer.buffer),
+        )
+
     Producer.send = produce  # type: ignore[method-assign]
     Store._set = set_value  # type: ignore[method-assign]
+    bulk_writes._write_store = write_store
+    bulk_writes._send_changelog = send_changelog
 
 
 if __name__ == "__main__":
     from app.__main__ import main
+    from app.main import app as _app  # noqa: F401  # the App installs its Faust patches first
 
-    install_faults()
+    install_faults()  # so the faults wrap the patched classes, whatever the import order
     main()
