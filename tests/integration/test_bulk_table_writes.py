@@ -52,7 +52,7 @@ async def table(kafka_bootstrap: str, tmp_path: Path, unique: str) -> AsyncItera
         yield rows
     finally:
         await app.producer.stop()
-        await rows.data.stop()  # closes its databases
+        await rows.data.stop()  # type: ignore[attr-defined]  # a Store: closes its databases
 
 
 async def _changelog(bootstrap: str, topic: str, partition: int, count: int) -> list[Any]:
