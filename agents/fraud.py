@@ -1,49 +1,92 @@
 """Fraud velocity: too many orders, or too much money, by one customer in a sliding hour.
 
-Reads the ``customer-orders`` repartition topic (created orders keyed by
-``customer_id``), so each customer's recent orders live on one worker in the
-``fraud-velocity`` table. The judgement is :func:`domain.fraud.record_order`;
+Called by :mod:`agents.customer_orders` (the one agent reading the
+``customer-orders`` repartition topic: created orders keyed by
+``customer_id``, so each customer's recent orders live on one worker in the
+``fraud-velocity`` table). The judgement is :func:`domain.fraud.record_order`;
 each order it flags gets an alert on ``alerts`` and a ``hold`` command to the
 order pipeline (keyed by ``order_id``), which moves the order to ``ON_HOLD``.
-Both are acknowledged before the velocity state is stored (see
-:mod:`agents.order_outputs` for why), and both are idempotent downstream.
+
+Outputs before state, once per batch: a :class:`VelocityBatch` sends a
+batch's alerts and holds without waiting and holds the new windows in
+memory; :meth:`VelocityBatch.finish` waits once for the broker's
+acknowledgement of all of them and only then puts the windows into
+:data:`tables.fraud.fraud_cache`, which writes each once, at the next commit.
+A window must not sit in the cache earlier: a commit (the timer's) may run
+while the batch waits, and the commit cache writes every row it holds. So a
+window recording a flag reaches the changelog only after the flag's alert and
+hold were acknowledged; after a crash the order is judged again and, not yet
+recorded, flagged again with the same ids (both are idempotent downstream).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.kafka.codec import decode_json_object, encode_json
+from faust.types import EventT
+
+from agents.order_outputs import await_acknowledged
+from app.kafka.codec import encode_json
 from app.kafka.topic_names import ALERTS
-from app.kafka.topics import alerts_topic, customer_orders_topic, order_commands_topic
-from app.main import app, settings
+from app.kafka.topics import alerts_topic, order_commands_topic, send_now
+from app.main import settings
 from app.monitoring.operations import record_alert
 from app.schemas.output import encode_output
 from domain.fraud import CustomerVelocity, FraudVerdict, record_order
 from domain.order_commands import HoldOrder
-from domain.order_events import OrderEvent, order_event_from_wire
+from domain.order_events import OrderEvent
 from domain.order_outputs import Alert
-from tables.fraud import fraud_velocity_table
+from tables.fraud import fraud_cache
 
-__all__ = ["fraud_velocity", "judge_created_order"]
+__all__ = ["FRAUD_ALERT", "VelocityBatch"]
 
 FRAUD_ALERT = "fraud_velocity"
 
 
-def judge_created_order(created: OrderEvent) -> FraudVerdict:
-    """Record the order in its customer's window and judge it (pure, plus a table read)."""
-    customer_id = created.customer_id or ""
-    stored: dict[str, Any] | None = fraud_velocity_table.get(customer_id)
-    state = None if stored is None else CustomerVelocity.from_dict(stored)
-    return record_order(
-        state,
-        created,
-        max_orders=settings.fraud_max_orders_per_hour,
-        max_amount=settings.fraud_max_amount_per_hour,
-    )
+class VelocityBatch:
+    """The fraud side of one batch: flags sent as judged, windows held until acknowledged."""
+
+    def __init__(self) -> None:
+        self.sends: list[Any] = []
+        #: customer_id -> (its last record in the batch, its newest window)
+        self.held: dict[str, tuple[EventT[bytes], CustomerVelocity]] = {}
+
+    def _window(self, event: EventT[bytes], customer_id: str) -> CustomerVelocity | None:
+        held = self.held.get(customer_id)
+        if held is not None:
+            return held[1]
+        stored: dict[str, Any] | None = fraud_cache.rows(event).get(customer_id)
+        return None if stored is None else CustomerVelocity.from_dict(stored)
+
+    async def judge(self, event: EventT[bytes], created: OrderEvent) -> FraudVerdict:
+        """Record the order in its customer's window, send its flags, hold the window.
+
+        Raises :class:`domain.fraud.InvalidFraudInput` (the order) and
+        :class:`domain.fraud.CorruptVelocity` (the stored window); nothing is
+        sent or held then.
+        """
+        customer_id = created.customer_id or ""
+        verdict = record_order(
+            self._window(event, customer_id),
+            created,
+            max_orders=settings.fraud_max_orders_per_hour,
+            max_amount=settings.fraud_max_amount_per_hour,
+        )
+        if verdict.newly_flagged:
+            self.sends.extend(await _send_flags(created, verdict))
+        # Held for duplicates too: re-asserting heals a changelog record lost in a crash.
+        self.held[customer_id] = (event, verdict.state)
+        return verdict
+
+    async def finish(self) -> None:
+        """Wait for every flag's acknowledgement (a refusal raises), then cache the windows."""
+        await await_acknowledged(self.sends)
+        for customer_id, (event, window) in self.held.items():
+            fraud_cache.rows(event).put(customer_id, window.to_dict())
 
 
-async def _publish_flags(created: OrderEvent, verdict: FraudVerdict) -> None:
+async def _send_flags(created: OrderEvent, verdict: FraudVerdict) -> list[Any]:
+    """Send an alert and a hold per flagged order, without waiting; the sends' futures."""
     pending = []
     for flag in verdict.newly_flagged:
         alert = Alert(
@@ -63,21 +106,8 @@ async def _publish_flags(created: OrderEvent, verdict: FraudVerdict) -> None:
         wire = alert.to_wire()
         record_alert(wire)
         value = await encode_output(ALERTS, wire)
-        pending.append(await alerts_topic.send(key=flag.order_id, value=value))
+        pending.append(await send_now(alerts_topic, flag.order_id, value))
         pending.append(
-            await order_commands_topic.send(key=flag.order_id, value=encode_json(hold.to_wire()))
+            await send_now(order_commands_topic, flag.order_id, encode_json(hold.to_wire()))
         )
-    for future in pending:
-        await future
-
-
-@app.agent(customer_orders_topic, name="fraud-velocity")
-async def fraud_velocity(stream: Any) -> None:
-    """Judge every created order against its customer's sliding hour."""
-    async for raw_value in stream:
-        created = order_event_from_wire("orders", decode_json_object(raw_value))
-        verdict = judge_created_order(created)
-        if not verdict.duplicate:
-            await _publish_flags(created, verdict)
-        # Written for duplicates too: re-asserting heals a changelog record lost in a crash.
-        fraud_velocity_table[created.customer_id or ""] = verdict.state.to_dict()
+    return pending

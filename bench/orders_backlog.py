@@ -3,7 +3,7 @@
 The issue-11 case: N ``order_created`` events (plus 10 % duplicates: the same
 event re-sent, at a later offset) wait on ``orders`` when one worker starts.
 Every order goes through the order lifecycle, ``customer-orders``, the
-customers and fraud agents and ``session-purchases``.
+customer-orders agent (summaries and fraud) and ``session-purchases``.
 
 - *drained*: one worker of a fresh group; timed as in the throughput
   benchmark (committed offsets of ``orders`` and of the internal topics, from

@@ -42,7 +42,7 @@ MIB = 2**20
 
 
 def customer_records(app_id: str, keys: int) -> Iterator[tuple[str, bytes | None, bytes]]:
-    """Changelog records of ``keys`` customers, as ``agents.customers`` writes them."""
+    """Changelog records of ``keys`` customers, as ``agents.customer_orders`` writes them."""
     topic = f"{app_id}-{TABLE}-changelog"
     for i in range(keys):
         customer = f"c-bench-{i}"

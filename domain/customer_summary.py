@@ -11,17 +11,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.money import format_money
 from domain.order_events import OrderEvent
 from domain.timefmt import format_time, parse_time
 
-__all__ = ["CustomerSummary", "OrderPlaced", "count_order", "customer_view"]
+__all__ = ["CorruptSummary", "CustomerSummary", "OrderPlaced", "count_order", "customer_view"]
 
 #: How many recent order ids a customer remembers for de-duplication.
 REMEMBERED_ORDERS = 512
+
+
+class CorruptSummary(ValueError):
+    """A stored customer summary that cannot be read back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +94,18 @@ class CustomerSummary:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CustomerSummary:
-        last = data.get("last_order_at")
-        return cls(
-            customer_id=str(data["customer_id"]),
-            orders=int(data["orders"]),
-            revenue={cur: Decimal(amount) for cur, amount in data["revenue"].items()},
-            last_order_at=None if last is None else parse_time(last),
-            counted_orders=tuple(data.get("counted_orders", ())),
-        )
+        """Read back :meth:`to_dict`'s output; anything else raises :class:`CorruptSummary`."""
+        try:
+            last = data.get("last_order_at")
+            return cls(
+                customer_id=str(data["customer_id"]),
+                orders=int(data["orders"]),
+                revenue={cur: Decimal(amount) for cur, amount in data["revenue"].items()},
+                last_order_at=None if last is None else parse_time(last),
+                counted_orders=tuple(data.get("counted_orders", ())),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError, InvalidOperation) as exc:
+            raise CorruptSummary(f"stored customer summary is unreadable: {exc!r:.200}") from None
 
 
 def count_order(summary: CustomerSummary | None, order: OrderPlaced) -> CustomerSummary:

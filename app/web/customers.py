@@ -8,7 +8,7 @@ from app.main import app
 from app.web.responses import BadRequest, json_error, valid_id
 from app.web.routing import route_to_owner
 from domain.customer_summary import CustomerSummary, customer_view
-from tables.customers import customers_table
+from tables.customers import customers_table, stored_customer
 
 __all__ = ["CustomerView"]
 
@@ -23,7 +23,7 @@ class CustomerView(View):
             valid_id(customer_id, what="customer_id")
         except BadRequest as exc:
             return json_error(self, str(exc), status=exc.status)
-        stored = customers_table.get(customer_id)
+        stored = stored_customer(customer_id)  # rows not written yet included
         if stored is None:
             return json_error(self, f"unknown customer {customer_id!r}", status=404)
         return self.json(customer_view(CustomerSummary.from_dict(stored)))

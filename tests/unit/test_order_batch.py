@@ -14,33 +14,12 @@ from typing import Any
 
 import orjson
 import pytest
-from faust.streams import current_event
 
 import agents.orders as orders
 import tables.orders as order_rows
 from domain.order_events import to_wire
+from tests.support.batch_stand_ins import Record, RecordingTable
 from tests.unit.domain.factories import authorized, created
-
-
-class _Table(dict[Any, Any]):
-    """A table that records (partition of the current event, key) per write."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[tuple[int, Any]] = []
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        event = current_event()
-        assert event is not None, "a table write needs a current event"
-        self.writes.append((event.message.partition, key))
-        super().__setitem__(key, value)
-
-
-class _Record:
-    """What the agent reads of a Faust event (weak-referenceable, as Faust's current event is)."""
-
-    def __init__(self, message: Any) -> None:
-        self.message = message
 
 
 def _record(event: Any, offset: int) -> Any:
@@ -51,19 +30,19 @@ def _record(event: Any, offset: int) -> Any:
         key=event.order_id.encode(),
         value=orjson.dumps(to_wire(event)),
     )
-    return _Record(message)
+    return Record(message)
 
 
 @dataclass
 class _Stage:
-    table: _Table
+    table: RecordingTable
     sends: list[asyncio.Future[Any]]
 
 
 @pytest.fixture
 def stage(monkeypatch: pytest.MonkeyPatch) -> _Stage:
     """The agent module with a recording table and sends acknowledged only when told."""
-    table = _Table()
+    table = RecordingTable()
     monkeypatch.setattr(orders, "orders_table", table)
     monkeypatch.setattr(order_rows, "orders_table", table)
     sent: list[asyncio.Future[Any]] = []
