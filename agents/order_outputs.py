@@ -1,8 +1,9 @@
 """What the order pipeline publishes for one decision, and how it is made safe.
 
 Outputs are sent and *acknowledged by the broker* before the agent writes the
-new state (:mod:`agents.orders` sends a batch's outputs as it decides them and
-waits for their acknowledgements once, with :func:`await_acknowledged`): after
+new state (:mod:`agents.orders` collects a batch's outputs as it decides them,
+hands them over in whole record batches and waits for their acknowledgements
+once, with :func:`await_acknowledged`): after
 a crash the input is delivered again and either the state already holds it (a
 duplicate: nothing is sent twice) or the outputs are sent again with the same
 ``version`` / ``alert_id`` / ``event_id``; a status change is never lost.
@@ -15,11 +16,12 @@ from typing import Any
 
 from faust.types import EventT
 
-from app.kafka.analytics_topics import send_session_purchase
+from app.faust_patches.record_batches import OutputBatches
+from app.kafka.analytics_topics import SESSION_PURCHASES, session_purchase_record
 from app.kafka.codec import encode_json
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
 from app.kafka.topic_names import ALERTS, ORDER_STATUS
-from app.kafka.topics import alerts_topic, customer_orders_topic, order_status_topic, send_now
+from app.kafka.topics import customer_orders_topic
 from app.monitoring.metrics import record_status_change
 from app.monitoring.operations import record_alert
 from app.schemas.output import encode_output
@@ -28,6 +30,9 @@ from domain.order_lifecycle import Decision, Rejection
 from domain.order_state import OrderState
 
 __all__ = ["await_acknowledged", "newly_created", "publish_decision", "rejection_letter"]
+
+#: The internal topic of created orders re-keyed by customer.
+CUSTOMER_ORDERS = customer_orders_topic.get_topic_name()
 
 
 def rejection_letter(
@@ -65,27 +70,28 @@ async def publish_decision(
     decision: Decision,
     source: EventT[bytes],
     input_event_id: str | None,
-) -> list[Any]:
-    """Send what the decision says, without waiting; returns the sends' futures."""
-    pending: list[Any] = []
+    outputs: OutputBatches,
+) -> None:
+    """Add what the decision says to ``outputs`` (the batch submits and awaits them once)."""
     for change in decision.changes:
         record_status_change(change.status)
         value = await encode_output(ORDER_STATUS, change.to_wire())
-        pending.append(await send_now(order_status_topic, change.order_id, value))
+        await outputs.add(ORDER_STATUS, change.order_id.encode(), value)
     for alert in decision.alerts:
         wire = alert.to_wire()
         record_alert(wire)
         value = await encode_output(ALERTS, wire)
-        pending.append(await send_now(alerts_topic, alert.order_id, value))
+        await outputs.add(ALERTS, alert.order_id.encode(), value)
     created = newly_created(previous, decision)
     if created is not None and created.customer_id is not None:
         value = encode_json(to_wire(created))
-        pending.append(await send_now(customer_orders_topic, created.customer_id, value))
+        await outputs.add(CUSTOMER_ORDERS, created.customer_id.encode(), value)
     if created is not None:
-        pending.append(await send_session_purchase(created, source.message.partition))
+        await outputs.add(
+            SESSION_PURCHASES, *session_purchase_record(created, source.message.partition)
+        )
     for rejection in decision.rejected:
         await send_dead_letter(rejection_letter(source, input_event_id, rejection))
-    return pending
 
 
 async def await_acknowledged(sends: list[Any]) -> None:

@@ -8,14 +8,17 @@ order has exactly one writer.
 
 Records come in batches (``take_events``). Per record: decode, validate, apply
 the pure state machine (:mod:`domain.order_lifecycle`) to the order's newest
-state, send what it decided without waiting (:mod:`agents.order_outputs`) and
-hold the new state in memory (:func:`tables.orders.hold_order`: the HTTP
-lookups and ``wait_for`` see it at once). Per batch: wait once for the
-broker's acknowledgement of every output, then write each changed order once
-to the table. So the rule "outputs before state" holds for every record at
-the cost of one produce round trip per batch instead of one per record; the
-batch's offsets are committed after it returns (``take_events`` acks then),
-and the commit waits for the changelog writes (:mod:`app.faust_patches`).
+state, add what it decided to the batch's outputs (:mod:`agents.order_outputs`)
+and hold the new state in memory (:func:`tables.orders.hold_order`: the HTTP
+lookups and ``wait_for`` see it at once). Per batch: hand the outputs to the
+producer in whole record batches (:func:`app.kafka.topics.output_batches`),
+wait once for the broker's acknowledgement of all of them, then write each
+changed order once to the table, one write per partition
+(:func:`tables.event_scope.write_rows`). So the rule "outputs before state"
+holds for every record at the cost of one produce round trip per batch
+instead of one per record; the batch's offsets are committed after it returns
+(``take_events`` acks then), and the commit waits for the changelog writes
+(:mod:`app.faust_patches`).
 
 Bad input never stops the stream: undecodable or invalid records, and records
 the domain refuses, go to ``dead-letters`` with the reason. Anything else (the
@@ -37,7 +40,7 @@ from faust.types import EventT
 from agents.order_outputs import await_acknowledged, publish_decision
 from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import letter_for, send_dead_letter
-from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic
+from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic, output_batches
 from app.main import app, settings
 from app.monitoring.metrics import record_event_processed
 from app.schemas.writer_schemas import (
@@ -109,10 +112,10 @@ def _decide_command(value: dict[str, Any]) -> tuple[str, OrderState | None, Deci
 
 
 class OrderBatch:
-    """One batch of order records: outputs sent as they are decided, states held until acked."""
+    """One batch of order records: outputs collected as they are decided, states held until acked."""
 
     def __init__(self) -> None:
-        self.sends: list[Any] = []
+        self.outputs = output_batches()
         self.writer: dict[str, EventT[bytes]] = {}  # order_id -> its last record in the batch
         self.topics: Counter[str] = Counter()
 
@@ -167,14 +170,14 @@ class OrderBatch:
                 hold_order(previous)
                 self.writer[order_id] = source
             return
-        self.sends.extend(await publish_decision(previous, decision, source, input_event_id))
+        await publish_decision(previous, decision, source, input_event_id, self.outputs)
         hold_order(decision.state)
         self.writer[order_id] = source
         notify(order_id)
 
     async def finish(self) -> None:
         """Wait for every output's acknowledgement, then write each changed order once."""
-        await await_acknowledged(self.sends)
+        await await_acknowledged(self.outputs.submit())
         held = held_orders()
         by_partition: dict[int, tuple[EventT[bytes], list[tuple[str, Any]]]] = {}
         for order_id, source in self.writer.items():  # the order's partition is its record's

@@ -12,13 +12,13 @@ that path was a fifth of the worker's main thread (py-spy, issue 11).
 
 1. the rows go to the partition's RocksDB database in one ``WriteBatch``
    (atomic: a crash keeps all of them or none);
-2. the changelog records go to the table's changelog partition in record
-   batches built directly (aiokafka's ``BatchBuilder``, ``_append_batch``:
-   synchronous, so the commit-cache sensor, which Faust calls synchronously
-   before it picks the offsets, can use it too). Each batch's future is in
-   the producer's send ledger (:mod:`~app.faust_patches.producer_flush`), so
-   the next commit waits for it and refuses to pass a failure; a failure also
-   stops the worker at once (:mod:`~app.faust_patches.fatal_stop`);
+2. the changelog records go to the table's changelog partition in whole
+   record batches (:mod:`~app.faust_patches.record_batches`: synchronous, so
+   the commit-cache sensor, which Faust calls synchronously before it picks
+   the offsets, can use it too). Each batch's future is in the producer's
+   send ledger (:mod:`~app.faust_patches.producer_flush`), so the next commit
+   waits for it and refuses to pass a failure; a failure also stops the
+   worker at once (:mod:`~app.faust_patches.fatal_stop`);
 3. when a batch is acknowledged, the partition's persisted changelog offset
    (what recovery starts from) is set once, to its last record.
 
@@ -31,9 +31,8 @@ Recovery and standbys read these records like any other changelog record.
 Used for RocksDB stores only (:func:`write_partition` returns False for
 others, e.g. the in-memory store of unit tests: the caller then writes
 through the Table). Checked against faust-streaming 0.15.3 and aiokafka
-0.14.0 (the package's version guard): it reads ``Store._dbs``,
-``Store._key_index``, ``Producer._producer`` and aiokafka's
-``_message_accumulator``.
+0.14.0 (the package's version guard): it reads ``Store._dbs`` and
+``Store._key_index``.
 """
 
 from __future__ import annotations
@@ -42,10 +41,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, Final, cast
+from typing import Any, cast
 
 import rocksdict
-from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import TopicPartition
 from faust.stores.rocksdb import Store as RocksDBStore
 from faust.transport.producer import ProducerBuffer
@@ -53,13 +51,11 @@ from faust.types import TP, TableT
 
 from app.faust_patches import fatal_stop
 from app.faust_patches.producer_flush import ledger_of
+from app.faust_patches.record_batches import PartitionBatches
 
-__all__ = ["MAX_BATCH_BYTES", "await_answer", "write_partition"]
+__all__ = ["await_answer", "write_partition"]
 
 logger = logging.getLogger(__name__)
-
-#: Largest changelog record batch built here (the broker's default limit is 1 MiB).
-MAX_BATCH_BYTES: Final = 512 * 1024
 
 Row = tuple[Any, Any | None]  # (key, value); a None value deletes the key
 
@@ -107,44 +103,20 @@ def _send_changelog(
     rows: list[tuple[bytes, bytes | None]],
 ) -> None:
     producer = table.app.producer
-    client = producer._ensure_producer()  # type: ignore[attr-defined]
-    accumulator = client._message_accumulator
-    topic = table.changelog_topic.get_topic_name()
-    tp = TopicPartition(topic, partition)
-    if client._metadata.leader_for_partition(tp) is None:
-        # Not in the producer's metadata yet: the batch waits in the accumulator
-        # until the refresh this asks for finds the partition's leader.
-        client.client.add_topic(topic)
-    ledger = ledger_of(cast(ProducerBuffer, producer.buffer))
-    builder = _new_builder(accumulator)
-    last = -1
+    tp = TopicPartition(table.changelog_topic.get_topic_name(), partition)
+    batches = PartitionBatches(producer, tp)
     for key, value in rows:
-        if builder.append(timestamp=None, key=key, value=value) is None:
-            _submit(accumulator, builder, tp, last, store, ledger)
-            builder = _new_builder(accumulator)
-            last = -1
-            builder.append(timestamp=None, key=key, value=value)
-        last += 1
-    _submit(accumulator, builder, tp, last, store, ledger)
-
-
-def _new_builder(accumulator: Any) -> BatchBuilder:
-    return BatchBuilder(MAX_BATCH_BYTES, accumulator._compression_type)
-
-
-def _submit(
-    accumulator: Any, builder: BatchBuilder, tp: TopicPartition, last: int, store: Any, ledger: Any
-) -> None:
-    builder.close()  # nothing else is appended to it: its last record is ours
-    batch = accumulator._append_batch(builder, tp)
-    await_answer(batch.future, store=store, tp=tp, last=last, ledger=ledger)
+        batches.append(key, value)
+    ledger = ledger_of(cast(ProducerBuffer, producer.buffer))
+    for future, last in batches.submit():
+        await_answer(future, store=store, tp=tp, last=last, ledger=ledger)
 
 
 def await_answer(
     future: asyncio.Future[Any], *, store: Any, tp: TopicPartition, last: int, ledger: Any
 ) -> None:
     """Keep a changelog batch's ``future`` in the ledger and act on the broker's answer."""
-    ledger.track(future)
+    ledger.track(future)  # (again, if submit did: the ledger is a set)
     future.add_done_callback(partial(_settled, store=store, tp=tp, last=last))
 
 

@@ -9,11 +9,9 @@ both topics (:data:`analytics_input_topic`) sees them on one worker.
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.kafka import topic_names
 from app.kafka.codec import encode_json
-from app.kafka.topics import raw_topic, send_now
+from app.kafka.topics import raw_topic
 from app.main import settings
 from domain.order_events import OrderEvent
 from domain.session_purchase import purchase_from_order
@@ -21,7 +19,7 @@ from domain.session_purchase import purchase_from_order
 __all__ = [
     "SESSION_PURCHASES",
     "analytics_input_topic",
-    "send_session_purchase",
+    "session_purchase_record",
     "session_purchases_topic",
 ]
 
@@ -34,10 +32,10 @@ session_purchases_topic = raw_topic(SESSION_PURCHASES, internal=True)
 analytics_input_topic = raw_topic(topic_names.CLICKSTREAM, SESSION_PURCHASES, internal=True)
 
 
-async def send_session_purchase(created: OrderEvent, source_partition: int) -> Any:
-    """Publish a newly created order read from ``orders[source_partition]`` for analytics.
+def session_purchase_record(created: OrderEvent, source_partition: int) -> tuple[bytes, bytes]:
+    """Key and value announcing a newly created order read from ``orders[source_partition]``.
 
-    Returns the send's future: the caller awaits it with its other outputs.
+    The order pipeline adds it to its outputs for ``session-purchases``.
     """
     purchase = purchase_from_order(created, source_partition)
-    return await send_now(session_purchases_topic, purchase.key, encode_json(purchase.to_wire()))
+    return purchase.key.encode(), encode_json(purchase.to_wire())

@@ -31,6 +31,7 @@ from faust.transport.drivers.aiokafka import Producer
 
 from app.faust_patches import bulk_table_writes as bulk_writes
 from app.faust_patches.producer_flush import ledger_of
+from app.faust_patches.record_batches import OutputBatches
 
 __all__ = ["install_faults"]
 
@@ -85,13 +86,16 @@ def _changelog_table(topic: str, faults: list[list[str]]) -> str | None:
 def install_faults() -> None:
     """Patch Faust's producer and store and the bulk table writes with the environment's faults.
 
-    Outputs reach the broker through ``Producer.send`` (``topic.send`` and
-    ``send_now`` both end there), table rows through Faust's ``Store._set``
-    and changelog sends, or through :mod:`app.faust_patches.bulk_table_writes`.
+    Outputs reach the broker through ``Producer.send`` (``topic.send`` ends
+    there) or in whole record batches (:class:`OutputBatches`: the batch that
+    would hold the marked record fails), table rows through Faust's
+    ``Store._set`` and changelog sends, or through
+    :mod:`app.faust_patches.bulk_table_writes`.
     """
     faults = _faults()
     producer_send, store_set = Producer.send, Store._set
     bulk_store, bulk_changelog = bulk_writes._write_store, bulk_writes._send_changelog
+    output_add, output_submit = OutputBatches.add, OutputBatches.submit
 
     async def produce(self: Producer, topic: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         if _first_fault(faults, "send", topic, [key]):
@@ -124,7 +128,23 @@ def install_faults() -> None:
             ledger=ledger_of(table.app.producer.buffer),
         )
 
+    async def add_output(self: OutputBatches, topic: str, key: bytes, value: bytes) -> None:
+        if _first_fault(faults, "send", topic, [key]):  # the batch holding it will fail
+            self.__dict__.setdefault("_injected", []).append(f"send to {topic}")
+            return
+        await output_add(self, topic, key, value)
+
+    def submit_outputs(self: OutputBatches) -> list[asyncio.Future[Any]]:
+        futures = output_submit(self)
+        for what in self.__dict__.pop("_injected", []):
+            failed = _failed_send(what)
+            ledger_of(self.producer.buffer).track(failed)  # type: ignore[arg-type]
+            futures.append(failed)
+        return futures
+
     Producer.send = produce  # type: ignore[method-assign]
+    OutputBatches.add = add_output  # type: ignore[method-assign]
+    OutputBatches.submit = submit_outputs  # type: ignore[method-assign]
     Store._set = set_value  # type: ignore[method-assign]
     bulk_writes._write_store = write_store
     bulk_writes._send_changelog = send_changelog

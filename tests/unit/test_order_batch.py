@@ -1,6 +1,6 @@
 """The order agent's batch: outputs first, the state held (and readable) until they are acked.
 
-The table and the sends are stand-ins here; the integration tests
+The table and the producer's record batches are stand-ins here; the integration tests
 (test_order_lifecycle, test_crash_redelivery, test_worker_crashes) run the
 real thing against a broker.
 """
@@ -37,23 +37,41 @@ def _record(event: Any, offset: int) -> Any:
 class _Stage:
     table: RecordingTable
     sends: list[asyncio.Future[Any]]
+    outputs: list[tuple[str, bytes]]
+
+
+class _Outputs:
+    """The batch's outputs: recorded, and one acknowledgement per submit, given when told."""
+
+    def __init__(self, stage: _Stage) -> None:
+        self.stage = stage
+
+    async def add(self, topic: str, key: bytes, value: bytes) -> None:
+        self.stage.outputs.append((topic, key))
+
+    def submit(self) -> list[asyncio.Future[Any]]:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.stage.sends.append(fut)
+        return [fut]
 
 
 @pytest.fixture
 def stage(monkeypatch: pytest.MonkeyPatch) -> _Stage:
-    """The agent module with a recording table and sends acknowledged only when told."""
+    """The agent module with a recording table and outputs acknowledged only when told."""
     table = RecordingTable()
     monkeypatch.setattr(orders, "orders_table", table)
     monkeypatch.setattr(order_rows, "orders_table", table)
-    sent: list[asyncio.Future[Any]] = []
+    recorded = _Stage(table, [], [])
+    monkeypatch.setattr(orders, "output_batches", lambda: _Outputs(recorded))
+    return recorded
 
-    async def publish(*args: Any) -> list[asyncio.Future[Any]]:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        sent.append(fut)
-        return [fut]
 
-    monkeypatch.setattr(orders, "publish_decision", publish)
-    return _Stage(table, sent)
+async def _finish_started(batch: orders.OrderBatch, stage: _Stage) -> asyncio.Task[None]:
+    """``batch.finish()`` running, once it submitted its outputs."""
+    finish = asyncio.create_task(batch.finish())
+    while not stage.sends:
+        await asyncio.sleep(0.001)
+    return finish
 
 
 async def test_the_state_is_written_once_after_the_outputs_are_acknowledged(
@@ -65,9 +83,10 @@ async def test_the_state_is_written_once_after_the_outputs_are_acknowledged(
         await batch.take(_record(authorized(), 11))  # decided on the state held from the first
         held = order_rows.current_order("o-1")
         assert held is not None and str(held.status) == "PAID"  # HTTP sees it already
-        finish = asyncio.create_task(batch.finish())
+        finish = await _finish_started(batch, stage)
         await asyncio.sleep(0.05)
         assert not finish.done() and stage.table.writes == []  # outputs not acked yet
+        assert [topic for topic, _ in stage.outputs].count("order-status") == 2
         for fut in stage.sends:
             fut.set_result(None)
         await asyncio.wait_for(finish, timeout=3)
@@ -82,9 +101,10 @@ async def test_a_refused_output_raises_and_writes_nothing(stage: _Stage) -> None
     batch = orders.OrderBatch()
     try:
         await batch.take(_record(created(), 10))
+        finish = await _finish_started(batch, stage)
         stage.sends[0].set_exception(RuntimeError("NotEnoughReplicas"))
         with pytest.raises(RuntimeError, match="NotEnoughReplicas"):
-            await batch.finish()
+            await finish
     finally:
         order_rows.release_held()
     assert stage.table.writes == []

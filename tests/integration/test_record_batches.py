@@ -1,4 +1,6 @@
-"""Bulk table writes (:mod:`app.faust_patches.bulk_table_writes`) on a real broker and RocksDB.
+"""Whole record batches on a real broker: bulk table writes and output batches.
+
+:mod:`app.faust_patches.bulk_table_writes` on RocksDB:
 
 Given a Faust table on RocksDB and a started producer, when a partition's rows
 are written in bulk, then the store holds them (a delete removes the key),
@@ -7,6 +9,10 @@ the changelog partition holds the same key and value bytes in the same order
 flush waits for them, and the persisted changelog offset (where recovery
 starts) is the last record's; a batch larger than one record batch is split
 and still arrives whole and in order.
+
+:mod:`app.faust_patches.record_batches` (the order pipeline's outputs): each
+keyed record lands on the partition ``send`` would choose (the Java client's
+murmur2), in the order it was added.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ import faust
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 from faust.types import TP
 
-from app.faust_patches.bulk_table_writes import MAX_BATCH_BYTES, write_partition
+from app.faust_patches.bulk_table_writes import write_partition
+from app.faust_patches.record_batches import MAX_BATCH_BYTES, OutputBatches
 from app.main import app as _shopstream_app  # noqa: F401  # installs the Faust patches
 from tests.support.kafka_io import end_offsets
 
@@ -55,16 +63,18 @@ async def table(kafka_bootstrap: str, tmp_path: Path, unique: str) -> AsyncItera
         await rows.data.stop()  # type: ignore[attr-defined]  # a Store: closes its databases
 
 
-async def _changelog(bootstrap: str, topic: str, partition: int, count: int) -> list[Any]:
+async def _records(bootstrap: str, topic: str, partition: int) -> list[Any]:
+    """Every record of one partition, up to its end offset now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     tp = TopicPartition(topic, partition)
     consumer.assign([tp])
     await consumer.seek_to_beginning(tp)
+    end = (await consumer.end_offsets([tp]))[tp]
     records: list[Any] = []
     deadline = time.monotonic() + 30
     try:
-        while len(records) < count and time.monotonic() < deadline:
+        while (await consumer.position(tp)) < end and time.monotonic() < deadline:
             batch = await consumer.getmany(tp, timeout_ms=500)
             records.extend(batch.get(tp, []))
     finally:
@@ -85,7 +95,7 @@ async def test_rows_reach_the_store_and_the_changelog_in_order(
     db = table.data._db_for_partition(1)
     assert db.get(b"k0") == b'{"n":0}' and db.get(b"k2") == b'{"n":22}'
     assert db.get(b"k1") is None
-    records = await _changelog(kafka_bootstrap, topic, 1, 7)
+    records = await _records(kafka_bootstrap, topic, 1)
     assert [(r.key, r.value) for r in records] == [
         *((f"k{n}".encode(), f'{{"n":{n}}}'.encode()) for n in range(5)),
         (b"k1", None),
@@ -105,9 +115,36 @@ async def test_more_than_one_record_batch_arrives_whole_and_in_order(
     assert write_partition(table, 0, rows)
     await table.app.producer.flush()
 
-    records = await _changelog(kafka_bootstrap, topic, 0, 300)
+    records = await _records(kafka_bootstrap, topic, 0)
     assert [r.key for r in records] == [key.encode() for key, _ in rows]
     assert table.data.persisted_offset(TP(topic, 0)) == records[-1].offset
+
+
+async def test_outputs_land_where_send_would_put_them_in_order(
+    table: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    topic = f"outputs-{unique}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 4, 1)])
+    finally:
+        await admin.close()
+    outputs = OutputBatches(table.app.producer)
+    keys = [f"order-{n % 13}".encode() for n in range(60)]
+    for n, key in enumerate(keys):
+        await outputs.add(topic, key, str(n).encode())
+    for future in outputs.submit():
+        await future
+
+    for partition in range(4):
+        records = await _records(kafka_bootstrap, topic, partition)
+        expected = [
+            str(n).encode()
+            for n, key in enumerate(keys)
+            if DefaultPartitioner()(key, [0, 1, 2, 3], [0, 1, 2, 3]) == partition
+        ]
+        assert [r.value for r in records] == expected, partition
 
 
 def test_a_store_other_than_rocksdb_is_left_to_the_table() -> None:
