@@ -17,7 +17,16 @@ versions they were checked against: an upgrade re-checks every patch first.
 - :mod:`~app.faust_patches.fatal_stop`: a crashed agent or a failed send stops
   the worker without committing, instead of acknowledging the record it was on;
 - :mod:`~app.faust_patches.producer_ebb` (speed-up): a producer buffer of
-  1,000 messages, drained without two log lines per record.
+  1,000 messages, drained without two log lines per record;
+- :mod:`~app.faust_patches.record_batches` (speed-up): records handed to
+  aiokafka as whole record batches, one ledger-tracked future per batch (the
+  order pipeline's outputs);
+- :mod:`~app.faust_patches.bulk_table_writes` (speed-up): a table partition's
+  changed rows in one RocksDB write batch and whole changelog record batches,
+  the persisted changelog offset set once per batch.
+
+The two speed-ups are not patches of Faust's methods but use private parts of
+Faust's store and aiokafka's producer, so the same version guard covers them.
 
 May import: Faust, aiokafka, mode; nothing of the project (the App installs these).
 """
