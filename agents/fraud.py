@@ -7,9 +7,10 @@ Called by :mod:`agents.customer_orders` (the one agent reading the
 each order it flags gets an alert on ``alerts`` and a ``hold`` command to the
 order pipeline (keyed by ``order_id``), which moves the order to ``ON_HOLD``.
 
-Outputs before state, once per batch: a :class:`VelocityBatch` sends a
-batch's alerts and holds without waiting and holds the new windows in
-memory; :meth:`VelocityBatch.finish` waits once for the broker's
+Outputs before state, once per batch: a :class:`VelocityBatch` collects a
+batch's alerts and holds (whole record batches, :func:`app.kafka.topics.output_batches`)
+and holds the new windows in memory; :meth:`VelocityBatch.finish` hands the
+outputs over and waits once for the broker's
 acknowledgement of all of them and only then puts the windows into
 :data:`tables.fraud.fraud_cache`, which writes each once, at the next commit.
 A window must not sit in the cache earlier: a commit (the timer's) may run
@@ -26,9 +27,10 @@ from typing import Any
 from faust.types import EventT
 
 from agents.order_outputs import await_acknowledged
+from app.faust_patches.record_batches import OutputBatches
 from app.kafka.codec import encode_json
 from app.kafka.topic_names import ALERTS
-from app.kafka.topics import alerts_topic, order_commands_topic, send_now
+from app.kafka.topics import ORDER_COMMANDS, output_batches
 from app.main import settings
 from app.monitoring.operations import record_alert
 from app.schemas.output import encode_output
@@ -44,10 +46,10 @@ FRAUD_ALERT = "fraud_velocity"
 
 
 class VelocityBatch:
-    """The fraud side of one batch: flags sent as judged, windows held until acknowledged."""
+    """The fraud side of one batch: flags collected as judged, windows held until acknowledged."""
 
     def __init__(self) -> None:
-        self.sends: list[Any] = []
+        self.outputs = output_batches()
         #: customer_id -> (its last record in the batch, its newest window)
         self.held: dict[str, tuple[EventT[bytes], CustomerVelocity]] = {}
 
@@ -73,21 +75,20 @@ class VelocityBatch:
             max_amount=settings.fraud_max_amount_per_hour,
         )
         if verdict.newly_flagged:
-            self.sends.extend(await _send_flags(created, verdict))
+            await _add_flags(created, verdict, self.outputs)
         # Held for duplicates too: re-asserting heals a changelog record lost in a crash.
         self.held[customer_id] = (event, verdict.state)
         return verdict
 
     async def finish(self) -> None:
         """Wait for every flag's acknowledgement (a refusal raises), then cache the windows."""
-        await await_acknowledged(self.sends)
+        await await_acknowledged(self.outputs.submit())
         for customer_id, (event, window) in self.held.items():
             fraud_cache.rows(event).put(customer_id, window.to_dict())
 
 
-async def _send_flags(created: OrderEvent, verdict: FraudVerdict) -> list[Any]:
-    """Send an alert and a hold per flagged order, without waiting; the sends' futures."""
-    pending = []
+async def _add_flags(created: OrderEvent, verdict: FraudVerdict, outputs: OutputBatches) -> None:
+    """Add an alert and a hold per flagged order to the batch's outputs."""
     for flag in verdict.newly_flagged:
         alert = Alert(
             kind=FRAUD_ALERT,
@@ -106,8 +107,5 @@ async def _send_flags(created: OrderEvent, verdict: FraudVerdict) -> list[Any]:
         wire = alert.to_wire()
         record_alert(wire)
         value = await encode_output(ALERTS, wire)
-        pending.append(await send_now(alerts_topic, flag.order_id, value))
-        pending.append(
-            await send_now(order_commands_topic, flag.order_id, encode_json(hold.to_wire()))
-        )
-    return pending
+        await outputs.add(ALERTS, flag.order_id.encode(), value)
+        await outputs.add(ORDER_COMMANDS, flag.order_id.encode(), encode_json(hold.to_wire()))

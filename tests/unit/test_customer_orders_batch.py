@@ -1,6 +1,6 @@
 """The customer-orders agent's batch: rows cached per commit, fraud windows only after their flags.
 
-The tables, the sends and the dead-letter topic are stand-ins here; the
+The tables, the outputs and the dead-letter topic are stand-ins here; the
 integration tests (test_customer_slice, test_order_lifecycle, test_worker_crashes,
 test_scale_out) run the real thing against a broker.
 """
@@ -18,10 +18,11 @@ import pytest
 import agents.customer_orders as customer_orders
 import agents.fraud as fraud
 import tables.customers as customer_rows
+from app.kafka.topics import ORDER_COMMANDS
 from domain.customer_summary import CustomerSummary
 from domain.fraud import CustomerVelocity
 from tables.commit_cache import CommitCache, KeyedRows
-from tests.support.batch_stand_ins import Record, RecordingTable
+from tests.support.batch_stand_ins import Record, RecordingOutputs, RecordingTable
 from tests.unit.domain.factories import wire_created
 
 PARTITION = 3
@@ -45,7 +46,7 @@ class _Stage:
     velocity: RecordingTable
     customers_cache: CommitCache[KeyedRows]
     fraud_cache: CommitCache[KeyedRows]
-    sends: list[asyncio.Future[Any]]
+    outputs: RecordingOutputs
     letters: list[Any]
 
 
@@ -64,21 +65,15 @@ def stage(monkeypatch: pytest.MonkeyPatch) -> _Stage:
     monkeypatch.setattr(customer_rows, "key_partition", lambda table, key: PARTITION)
     monkeypatch.setattr(customer_orders, "fraud_cache", fraud_cache)
     monkeypatch.setattr(fraud, "fraud_cache", fraud_cache)
-    sent: list[asyncio.Future[Any]] = []
-
-    async def send_flags(created: Any, verdict: Any) -> list[asyncio.Future[Any]]:
-        futures = [asyncio.get_running_loop().create_future() for _ in verdict.newly_flagged]
-        sent.extend(futures)
-        return futures
-
+    outputs = RecordingOutputs()
     letters: list[Any] = []
 
     async def send_dead_letters(batch: Any) -> None:
         letters.extend(batch)
 
-    monkeypatch.setattr(fraud, "_send_flags", send_flags)
+    monkeypatch.setattr(fraud, "output_batches", outputs)
     monkeypatch.setattr(customer_orders, "send_dead_letters", send_dead_letters)
-    return _Stage(customers, velocity, customers_cache, fraud_cache, sent, letters)
+    return _Stage(customers, velocity, customers_cache, fraud_cache, outputs, letters)
 
 
 async def _run(batch: customer_orders.CustomerOrdersBatch, records: list[Any]) -> None:
@@ -110,13 +105,14 @@ async def test_a_fraud_window_reaches_the_cache_only_after_its_flags_are_acknowl
 ) -> None:
     batch = customer_orders.CustomerOrdersBatch()
     await _run(batch, [_order(n) for n in range(11)])  # the 11th order in an hour is flagged
-    assert len(stage.sends) == 1
+    assert stage.outputs.added == [("alerts", b"o-10"), (ORDER_COMMANDS, b"o-10")]
     finish = asyncio.create_task(batch.finish())
+    acknowledged = await stage.outputs.submitted()
     await asyncio.sleep(0.05)
     assert not finish.done()
     stage.fraud_cache.write_all()  # a timer commit while the batch waits
     assert stage.velocity.writes == [], "the window recording the flag was written before its alert"
-    stage.sends[0].set_result(None)
+    acknowledged.set_result(None)
     await asyncio.wait_for(finish, timeout=3)
     stage.fraud_cache.write_all()
     assert stage.velocity.writes == [(PARTITION, "c-1")]
@@ -127,9 +123,10 @@ async def test_a_fraud_window_reaches_the_cache_only_after_its_flags_are_acknowl
 async def test_a_refused_flag_raises_and_caches_no_window(stage: _Stage) -> None:
     batch = customer_orders.CustomerOrdersBatch()
     await _run(batch, [_order(n) for n in range(11)])
-    stage.sends[0].set_exception(RuntimeError("NotEnoughReplicas"))
+    finish = asyncio.create_task(batch.finish())
+    (await stage.outputs.submitted()).set_exception(RuntimeError("NotEnoughReplicas"))
     with pytest.raises(RuntimeError, match="NotEnoughReplicas"):
-        await batch.finish()
+        await finish
     stage.fraud_cache.write_all()
     assert stage.velocity.writes == []
 

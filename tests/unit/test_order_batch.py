@@ -18,7 +18,7 @@ import pytest
 import agents.orders as orders
 import tables.orders as order_rows
 from domain.order_events import to_wire
-from tests.support.batch_stand_ins import Record, RecordingTable
+from tests.support.batch_stand_ins import Record, RecordingOutputs, RecordingTable
 from tests.unit.domain.factories import authorized, created
 
 
@@ -36,23 +36,7 @@ def _record(event: Any, offset: int) -> Any:
 @dataclass
 class _Stage:
     table: RecordingTable
-    sends: list[asyncio.Future[Any]]
-    outputs: list[tuple[str, bytes]]
-
-
-class _Outputs:
-    """The batch's outputs: recorded, and one acknowledgement per submit, given when told."""
-
-    def __init__(self, stage: _Stage) -> None:
-        self.stage = stage
-
-    async def add(self, topic: str, key: bytes, value: bytes) -> None:
-        self.stage.outputs.append((topic, key))
-
-    def submit(self) -> list[asyncio.Future[Any]]:
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.stage.sends.append(fut)
-        return [fut]
+    outputs: RecordingOutputs
 
 
 @pytest.fixture
@@ -61,17 +45,9 @@ def stage(monkeypatch: pytest.MonkeyPatch) -> _Stage:
     table = RecordingTable()
     monkeypatch.setattr(orders, "orders_table", table)
     monkeypatch.setattr(order_rows, "orders_table", table)
-    recorded = _Stage(table, [], [])
-    monkeypatch.setattr(orders, "output_batches", lambda: _Outputs(recorded))
-    return recorded
-
-
-async def _finish_started(batch: orders.OrderBatch, stage: _Stage) -> asyncio.Task[None]:
-    """``batch.finish()`` running, once it submitted its outputs."""
-    finish = asyncio.create_task(batch.finish())
-    while not stage.sends:
-        await asyncio.sleep(0.001)
-    return finish
+    outputs = RecordingOutputs()
+    monkeypatch.setattr(orders, "output_batches", outputs)
+    return _Stage(table, outputs)
 
 
 async def test_the_state_is_written_once_after_the_outputs_are_acknowledged(
@@ -83,12 +59,12 @@ async def test_the_state_is_written_once_after_the_outputs_are_acknowledged(
         await batch.take(_record(authorized(), 11))  # decided on the state held from the first
         held = order_rows.current_order("o-1")
         assert held is not None and str(held.status) == "PAID"  # HTTP sees it already
-        finish = await _finish_started(batch, stage)
+        finish = asyncio.create_task(batch.finish())
+        acknowledged = await stage.outputs.submitted()
         await asyncio.sleep(0.05)
         assert not finish.done() and stage.table.writes == []  # outputs not acked yet
-        assert [topic for topic, _ in stage.outputs].count("order-status") == 2
-        for fut in stage.sends:
-            fut.set_result(None)
+        assert [topic for topic, _ in stage.outputs.added].count("order-status") == 2
+        acknowledged.set_result(None)
         await asyncio.wait_for(finish, timeout=3)
     finally:
         order_rows.release_held()
@@ -101,8 +77,8 @@ async def test_a_refused_output_raises_and_writes_nothing(stage: _Stage) -> None
     batch = orders.OrderBatch()
     try:
         await batch.take(_record(created(), 10))
-        finish = await _finish_started(batch, stage)
-        stage.sends[0].set_exception(RuntimeError("NotEnoughReplicas"))
+        finish = asyncio.create_task(batch.finish())
+        (await stage.outputs.submitted()).set_exception(RuntimeError("NotEnoughReplicas"))
         with pytest.raises(RuntimeError, match="NotEnoughReplicas"):
             await finish
     finally:
