@@ -61,7 +61,7 @@ class VelocityBatch:
         return None if stored is None else CustomerVelocity.from_dict(stored)
 
     async def judge(self, event: EventT[bytes], created: OrderEvent) -> FraudVerdict:
-        """Record the order in its customer's window, send its flags, hold the window.
+        """Record the order in its customer's window, add its flags to the outputs, hold the window.
 
         Raises :class:`domain.fraud.InvalidFraudInput` (the order) and
         :class:`domain.fraud.CorruptVelocity` (the stored window); nothing is
