@@ -61,11 +61,6 @@ class BenchWorker(WorkerProcess):
             raise RuntimeError(f"{self.name} was never started")
         return time.monotonic() - self.started_at
 
-    def log_since_start(self) -> str:
-        with self.log_path.open("rb") as handle:
-            handle.seek(self.log_offset)
-            return handle.read().decode("utf-8", "replace")
-
     def recovery(self) -> RecoveryLog:
         return parse_recovery_log(self.log_since_start())
 

@@ -35,21 +35,15 @@ _JOINED = re.compile(r"Joined group '[^']+' \(generation (\d+)\)")
 _STAMPED = re.compile(r"^\[([0-9-]+ [0-9:]+,\d+)\].*?((?:\(Re-\)joining|Joined) group)", re.M)
 
 
-def _since_last_start(worker: WorkerProcess) -> str:
-    with worker.log_path.open("rb") as log:
-        log.seek(worker.log_offset)
-        return log.read().decode(errors="replace")
-
-
 def generations(worker: WorkerProcess) -> list[int]:
     """The group generations ``worker`` joined since its last start, from its log."""
-    return [int(n) for n in _JOINED.findall(_since_last_start(worker))]
+    return [int(n) for n in _JOINED.findall(worker.log_since_start())]
 
 
 def join_waits(worker: WorkerProcess) -> list[float]:
     """Seconds each JoinGroup of ``worker`` since its last start waited for the broker."""
     waits, asked = [], None
-    for stamp, what in _STAMPED.findall(_since_last_start(worker)):
+    for stamp, what in _STAMPED.findall(worker.log_since_start()):
         at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
         if what.startswith("(Re-)"):
             asked = at
@@ -60,7 +54,7 @@ def join_waits(worker: WorkerProcess) -> list[float]:
 
 def leads(worker: WorkerProcess) -> bool:
     """Whether ``worker`` was elected leader when it last joined the group."""
-    last_join = _since_last_start(worker).rsplit("Joined group", 1)[-1]
+    last_join = worker.log_since_start().rsplit("Joined group", 1)[-1]
     return "Elected group leader" in last_join
 
 

@@ -92,6 +92,8 @@ class WorkerProcess:
         #: When the last start began, and where its output begins in the (appended) log.
         self.started_at: float | None = None
         self.log_offset = 0
+        #: How many times :meth:`start` ran (each start after the first is a restart).
+        self.starts = 0
         self.port = free_port()
         self.datadir = workdir / f"{name}-data"
         self.log_path = workdir / f"{name}.log"
@@ -112,8 +114,16 @@ class WorkerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> WorkerProcess:
+        """Start the worker process; again after ``kill()`` or ``stop()``: a restart.
+
+        A restart is what a supervisor does: the same port, data directory and
+        environment; the log goes on in the same file after a line marking the start.
+        """
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.starts += 1
         log = self.log_path.open("ab")
+        log.write(f"---- {self.name}: start {self.starts} ----\n".encode())
+        log.flush()
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, "worker", "--loglevel", "info"],
@@ -145,6 +155,12 @@ class WorkerProcess:
     def get(self, path: str, *, timeout: float = 90.0) -> tuple[int, Any]:
         """GET a path; the timeout covers ``?wait_for=...&timeout=...`` waits."""
         return http_get(f"{self.base_url}{path}", timeout=timeout)
+
+    def log_since_start(self) -> str:
+        """The log of the last start only (a restarted worker's log goes on in one file)."""
+        with self.log_path.open("rb") as handle:
+            handle.seek(self.log_offset)
+            return handle.read().decode("utf-8", "replace")
 
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
