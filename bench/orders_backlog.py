@@ -9,9 +9,17 @@ customer-orders agent (summaries and fraud) and ``session-purchases``.
   benchmark (committed offsets of ``orders`` and of the internal topics, from
   the first commit mark to lag 0), expressed in orders/s (distinct orders);
 - *after SIGKILLs*: the same backlog, a worker SIGKILLed ``crashes`` times
-  (each as soon as the previous one committed progress, restarted on the same
-  data directory), then the seconds from the last restart (process start)
-  until every customer's ``GET /customers/{id}`` equals the expected summary.
+  (the k-th once the group has committed k/(4 * crashes) of the records of
+  ``orders``, and progress since the restart: the same points whatever the
+  variant, so the same work, three quarters of it, remains after the last
+  restart) and started again as
+  a supervisor restarts it: the same process definition, data directory and
+  port; then the seconds from the last restart (process start) until every
+  customer's ``GET /customers/{id}`` equals the expected summary. Measured
+  twice: with ``SHOPSTREAM_INSTANCE_ID`` (static membership, as a deployment
+  under systemd or a StatefulSet sets it: the restart takes its old place in
+  the group at once) and without (the restart first waits for the killed
+  member's 10 s session to expire).
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ __all__ = ["Backlog", "backlog", "run_orders_backlog"]
 ORDERS_PER_CUSTOMER = 5
 DUPLICATE_SHARE = 0.10
 CONVERGE_TIMEOUT = 300.0
+#: The SIGKILLs fall in the first 1/KILL_SHARE of the backlog, at fixed committed offsets.
+KILL_SHARE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +121,18 @@ async def _all_correct(get: Callable[[str], tuple[int, Any]], customers: dict[st
     return True
 
 
-async def _drained_after_kills(h: Harness, load: Backlog, crashes: int) -> float | None:
-    """Seconds from the last restart to every customer answering as expected."""
-    app_id = h.new_app_id("orders-kill")
-    worker = h.worker(app_id, name="worker0")
+async def _drained_after_kills(
+    h: Harness, load: Backlog, crashes: int, *, static: bool
+) -> tuple[float, float] | None:
+    """Seconds from the last restart to ``/ready``, and to every customer answering as expected.
+
+    The one worker is started again after each SIGKILL (``start()`` keeps its
+    data directory and port, and appends to its log, one section per start).
+    """
+    app_id = h.new_app_id("orders-kill-static" if static else "orders-kill")
+    env = {"SHOPSTREAM_INSTANCE_ID": f"{app_id}-0"} if static else {}
+    worker = h.worker(app_id, name="worker", env=env)
+    membership = "static membership" if static else "dynamic membership"
     progress = GroupProgress(
         h.bootstrap,
         app_id,
@@ -125,21 +143,25 @@ async def _drained_after_kills(h: Harness, load: Backlog, crashes: int) -> float
     async with progress:
         try:
             worker.start()
-            for crash in range(crashes):
+            step = max(1, len(load.records) // (KILL_SHARE * crashes))
+            for crash in range(1, crashes + 1):
                 await asyncio.to_thread(worker.wait_ready, 300)
-                _, committed, _ = await progress.sample()
-                while (await progress.sample())[1] == committed:  # it made progress
+                at_ready = (await progress.sample())[0]
+                # at its point in the backlog, and not before this start committed progress
+                while (await progress.sample())[0] < max(crash * step, at_ready + 1):
                     await asyncio.sleep(0.2)
                 worker.kill()
-                worker = h.worker(app_id, name=f"worker{crash + 1}")
                 worker.start()
             restarted = time.monotonic()
+            done, _, _ = await progress.sample()
             deadline = restarted + CONVERGE_TIMEOUT
             await asyncio.to_thread(worker.wait_ready, 300)
+            ready = time.monotonic() - restarted
             while not await _all_correct(worker.get, load.customers):
                 if time.monotonic() > deadline:
                     h.note(
-                        f"orders after {crashes} SIGKILLs: not correct after {CONVERGE_TIMEOUT}s"
+                        f"orders after {crashes} SIGKILLs ({membership}): "
+                        f"not correct after {CONVERGE_TIMEOUT}s"
                     )
                     return None
                 await asyncio.sleep(0.5)
@@ -147,15 +169,20 @@ async def _drained_after_kills(h: Harness, load: Backlog, crashes: int) -> float
         finally:
             worker.stop()
     h.cleanup(app_id)
-    h.log(f"orders after {crashes} SIGKILLs: all customers correct {seconds:.1f}s after restart")
-    return seconds
+    h.log(
+        f"orders after {crashes} SIGKILLs ({membership}): {done} of {len(load.records)} "
+        f"records committed at the last restart; ready {ready:.1f}s, "
+        f"all customers correct {seconds:.1f}s after it"
+    )
+    return ready, seconds
 
 
 async def run_orders_backlog(h: Harness) -> list[Row]:
-    """Rows: orders/s drained, and seconds to correct after SIGKILLs."""
+    """Rows: orders/s drained, and seconds to correct after SIGKILLs (static, dynamic)."""
     cfg = h.config
     rates: list[float] = []
-    converged: list[float] = []
+    converged: dict[bool, list[float]] = {True: [], False: []}
+    ready: dict[bool, list[float]] = {True: [], False: []}
     for rep in range(cfg.repeats):
         load = backlog(cfg.orders, cfg.seed + rep)
         per_order = load.orders / len(load.records)
@@ -165,19 +192,31 @@ async def run_orders_backlog(h: Harness) -> list[Row]:
         rate = await drain_with_workers(h, "orders", counted=(ORDERS,))
         if rate is not None:
             rates.append(rate * per_order)
-        await h.fresh_topics()
-        await preload(h.bootstrap, load.records)
-        seconds = await _drained_after_kills(h, load, cfg.backlog_crashes)
-        if seconds is not None:
-            converged.append(seconds)
+        for static in (True, False):
+            await h.fresh_topics()
+            await preload(h.bootstrap, load.records)
+            seconds = await _drained_after_kills(h, load, cfg.backlog_crashes, static=static)
+            if seconds is not None:
+                ready[static].append(seconds[0])
+                converged[static].append(seconds[1])
     what = f"{cfg.orders} order_created +10% duplicates"
-    return [
-        Row("orders", "drained into customers", what, "orders/s", summarize(rates)),
-        Row(
-            "orders",
-            f"correct after {cfg.backlog_crashes} SIGKILLs",
-            what,
-            "s from last restart",
-            summarize(converged),
-        ),
-    ]
+    killed = f"{cfg.backlog_crashes} SIGKILLs"
+    rows = [Row("orders", "drained into customers", what, "orders/s", summarize(rates))]
+    for static, membership in ((True, "SHOPSTREAM_INSTANCE_ID set"), (False, "no instance id")):
+        rows += [
+            Row(
+                "orders",
+                f"correct after {killed}, {membership}",
+                what,
+                "s from last restart",
+                summarize(converged[static]),
+            ),
+            Row(
+                "orders",
+                f"ready after {killed}, {membership}",
+                what,
+                "s from last restart",
+                summarize(ready[static]),
+            ),
+        ]
+    return rows
