@@ -157,6 +157,7 @@ class GroupProgress:
         self.group = group
         self.counted = [TopicPartition(t, p) for t in counted for p in range(partitions)]
         self.others = [TopicPartition(t, p) for t in also_drained for p in range(partitions)]
+        self.partitions = partitions
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -200,6 +201,13 @@ class GroupProgress:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.5)
+
+    async def produced(self, topic: str) -> int:
+        """Records in ``topic`` now (its end offsets): a worker's output, seen as it is sent,
+        not a commit interval later as the committed offsets are."""
+        _, consumer = self._clients()
+        tps = [TopicPartition(topic, p) for p in range(self.partitions)]
+        return sum((await consumer.end_offsets(tps)).values())
 
     async def total(self) -> int:
         _, consumer = self._clients()

@@ -9,10 +9,10 @@ customer-orders agent (summaries and fraud) and ``session-purchases``.
   benchmark (committed offsets of ``orders`` and of the internal topics, from
   the first commit mark to lag 0), expressed in orders/s (distinct orders);
 - *after SIGKILLs*: the same backlog, a worker SIGKILLed ``crashes`` times
-  (the k-th once the group has committed k/(4 * crashes) of the records of
-  ``orders``, and progress since the restart: the same points whatever the
-  variant, so the same work, three quarters of it, remains after the last
-  restart) and started again as
+  (the k-th once ``order-status`` holds k/(4 * crashes) of the orders'
+  ``CREATED`` changes, and one more since the restart: the same points
+  whatever the variant and drain rate, within a commit interval of
+  re-processing) and started again as
   a supervisor restarts it: the same process definition, data directory and
   port; then the seconds from the last restart (process start) until every
   customer's ``GET /customers/{id}`` equals the expected summary. Measured
@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from app.kafka.topic_names import ORDERS, internal_topics
+from app.kafka.topic_names import ORDER_STATUS, ORDERS, internal_topics
 from bench.harness import Harness
 from bench.kafka import GroupProgress, preload
 from bench.report import Row
@@ -48,7 +48,7 @@ __all__ = ["Backlog", "backlog", "run_orders_backlog"]
 ORDERS_PER_CUSTOMER = 5
 DUPLICATE_SHARE = 0.10
 CONVERGE_TIMEOUT = 300.0
-#: The SIGKILLs fall in the first 1/KILL_SHARE of the backlog, at fixed committed offsets.
+#: The SIGKILLs fall in the first 1/KILL_SHARE of the backlog, at fixed points of its output.
 KILL_SHARE = 4
 
 
@@ -168,13 +168,13 @@ async def _drained_after_kills(
     async with progress:
         try:
             worker.start()
-            step = max(1, len(load.records) // (KILL_SHARE * crashes))
+            step = max(1, load.orders // (KILL_SHARE * crashes))
             for crash in range(1, crashes + 1):
                 await asyncio.to_thread(worker.wait_ready, 300)
-                at_ready = (await progress.sample())[0]
-                # at its point in the backlog, and not before this start committed progress
-                while (await progress.sample())[0] < max(crash * step, at_ready + 1):
-                    await asyncio.sleep(0.2)
+                at_ready = await progress.produced(ORDER_STATUS)
+                # at its point in the backlog, and not before this start sent anything
+                while await progress.produced(ORDER_STATUS) < max(crash * step, at_ready + 1):
+                    await asyncio.sleep(0.05)
                 worker.kill()
                 worker.start()
             restarted = time.monotonic()
