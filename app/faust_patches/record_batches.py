@@ -27,8 +27,10 @@ commit-cache sensor can use it, and unbounded, which the callers bound).
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any, Final, cast
 
+from aiokafka.errors import ProducerClosed
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import TopicPartition
 from faust.transport.producer import ProducerBuffer
@@ -75,13 +77,20 @@ class PartitionBatches:
             # Not in the producer's metadata yet: the batches wait in the accumulator
             # until the refresh this asks for finds the partition's leader.
             client.client.add_topic(self.tp.topic)
+        accumulator = client._message_accumulator
+        # What add_batch checks before it appends, and _append_batch does not: a batch
+        # appended to a closed accumulator would never be sent, and its future never done.
+        if accumulator._closed:
+            raise ProducerClosed()
+        if accumulator._exception is not None:
+            raise copy.copy(accumulator._exception)
         ledger = ledger_of(cast(ProducerBuffer, self.producer.buffer))
         submitted = []
         for builder, last in zip(self._builders, self._lasts, strict=True):
             if last < 0:
                 continue
             builder.close()  # nothing else is appended to it: its last record is ours
-            future = client._message_accumulator._append_batch(builder, self.tp).future
+            future = accumulator._append_batch(builder, self.tp).future
             ledger.track(future)
             submitted.append((future, last))
         self._builders, self._lasts = [self._new_builder()], [-1]
