@@ -35,13 +35,15 @@ EXPECTED_SEQUENCES = {
 
 def lifecycle_records(
     s: ShopScript,
-) -> tuple[list[tuple[str, str, Any]], list[tuple[str, str, Any]]]:
-    """The records to produce now, and those to produce once the first are applied.
+) -> tuple[list[tuple[str, str, Any]], list[tuple[str, str, Any]], list[tuple[str, str, Any]]]:
+    """The records to produce now, then the refund order's cancellation, then its refund.
 
-    A refund of a cancelled order travels on ``payments`` while the
-    cancellation travels on ``orders``: the shop sends the refund after the
-    cancellation, but two topics give no order between them, so the test
-    produces it after the cancellation was applied, as the shop would.
+    The refund order's payment travels on ``payments``, its cancellation and
+    refund on ``orders`` and ``payments``: the shop sends each after the one
+    before was applied, but two topics give no order between them (a worker
+    fetching both partitions may apply a cancellation produced after the
+    payment before it), so the test produces each once the previous one was
+    applied, as the shop would.
     """
     happy = [
         s.created("happy"),
@@ -55,8 +57,9 @@ def lifecycle_records(
         s.payment("retry-pay", "authorized"),
     ]
     cancel = [s.created("cancel"), s.cancelled("cancel")]
-    refund = [s.created("refund"), s.payment("refund", "authorized"), s.cancelled("refund")]
-    refund_later = [s.payment("refund", "refunded")]
+    refund = [s.created("refund"), s.payment("refund", "authorized")]
+    refund_after_payment = [s.cancelled("refund")]
+    refund_after_cancellation = [s.payment("refund", "refunded")]
     mismatch = [
         s.created("mismatch", total="10.00"),
         s.payment("mismatch", "authorized", amount="9.00"),
@@ -99,7 +102,7 @@ def lifecycle_records(
     ]
     duplicates = [happy[1], happy[2], refund[0]]
     first = [*happy, *retry, *cancel, *refund, *mismatch, *reversed_, *fraud, *poison, *duplicates]
-    return first, refund_later
+    return first, refund_after_payment, refund_after_cancellation
 
 
 def by_order(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -121,8 +124,10 @@ async def test_every_status_path_with_disorder_duplicates_and_poison(
 ) -> None:
     # Given scripted lifecycles, when they are produced (with poison and duplicates)
     script = ShopScript(unique)
-    first, after_cancellation = lifecycle_records(script)
+    first, after_payment, after_cancellation = lifecycle_records(script)
     await produce(kafka_bootstrap, first)
+    assert worker.get(f"/orders/{unique}-refund?wait_for=PAID&timeout=60")[0] == 200
+    await produce(kafka_bootstrap, after_payment)
     assert worker.get(f"/orders/{unique}-refund?wait_for=CANCELLED&timeout=60")[0] == 200
     await produce(kafka_bootstrap, after_cancellation)
 

@@ -13,7 +13,8 @@ assignment for a rejoining leader must work with Faust's assignor too.
 Given two workers with distinct instance ids, they split the partitions
 (scale-out works as with dynamic membership); when the leader is SIGKILLed and
 restarted, it gets its own partitions back and the other keeps its share,
-both in the same generation, and both answer every order.
+both in the same generation, and both answer every order (``make test-full``:
+``make test`` keeps the lone member, which already rejoins a leader in place).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+import pytest
 
 from tests.support.fault_load import record_figure
 from tests.support.kafka_io import eventually, produce
@@ -129,6 +132,7 @@ async def test_a_killed_static_member_is_back_at_once_with_exact_answers(
     )
 
 
+@pytest.mark.slow  # make test-full: the lone member's test already rejoins a leader in place
 async def test_two_static_members_split_the_partitions_and_the_leader_rejoins_in_place(
     start_worker: Callable[..., WorkerProcess], kafka_bootstrap: str, unique: str
 ) -> None:
