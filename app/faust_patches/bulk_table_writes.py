@@ -38,24 +38,19 @@ through the Table). Checked against faust-streaming 0.15.3 and aiokafka
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import rocksdict
 from aiokafka.structs import TopicPartition
 from faust.stores.rocksdb import Store as RocksDBStore
-from faust.transport.producer import ProducerBuffer
 from faust.types import TP, TableT
 
 from app.faust_patches import fatal_stop
-from app.faust_patches.producer_flush import ledger_of
 from app.faust_patches.record_batches import PartitionBatches
 
 __all__ = ["await_answer", "write_partition"]
-
-logger = logging.getLogger(__name__)
 
 Row = tuple[Any, Any | None]  # (key, value); a None value deletes the key
 
@@ -107,16 +102,12 @@ def _send_changelog(
     batches = PartitionBatches(producer, tp)
     for key, value in rows:
         batches.append(key, value)
-    ledger = ledger_of(cast(ProducerBuffer, producer.buffer))
-    for future, last in batches.submit():
-        await_answer(future, store=store, tp=tp, last=last, ledger=ledger)
+    for future, last in batches.submit():  # each already in the producer's send ledger
+        await_answer(future, store=store, tp=tp, last=last)
 
 
-def await_answer(
-    future: asyncio.Future[Any], *, store: Any, tp: TopicPartition, last: int, ledger: Any
-) -> None:
-    """Keep a changelog batch's ``future`` in the ledger and act on the broker's answer."""
-    ledger.track(future)  # (again, if submit did: the ledger is a set)
+def await_answer(future: asyncio.Future[Any], *, store: Any, tp: TopicPartition, last: int) -> None:
+    """Act on the broker's answer to a changelog batch whose last record is ``last``."""
     future.add_done_callback(partial(_settled, store=store, tp=tp, last=last))
 
 

@@ -104,10 +104,6 @@ class OutputBatches:
         self.producer = producer
         self._partitions: dict[TopicPartition, PartitionBatches] = {}
 
-    def __len__(self) -> int:
-        """Partitions with records waiting for :meth:`submit`."""
-        return len(self._partitions)
-
     async def add(self, topic: str, key: bytes, value: bytes) -> None:
         """Add one record to the batch of the partition its key maps to."""
         client = _kafka_producer(self.producer)

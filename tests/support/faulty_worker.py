@@ -120,12 +120,10 @@ def install_faults() -> None:
             bulk_changelog(table, store, partition, rows)
             return
         topic = table.changelog_topic.get_topic_name()
+        failed = _failed_send(f"changelog batch to {topic}")
+        ledger_of(table.app.producer.buffer).track(failed)  # as PartitionBatches.submit does
         bulk_writes.await_answer(
-            _failed_send(f"changelog batch to {topic}"),
-            store=store,
-            tp=TopicPartition(topic, partition),
-            last=len(rows) - 1,
-            ledger=ledger_of(table.app.producer.buffer),
+            failed, store=store, tp=TopicPartition(topic, partition), last=len(rows) - 1
         )
 
     async def add_output(self: OutputBatches, topic: str, key: bytes, value: bytes) -> None:
