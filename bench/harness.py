@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.kafka.topic_names import INPUT_TOPICS
+from app.kafka.topic_names import INPUT_TOPICS, internal_topics
 from bench.config import BenchConfig
-from bench.kafka import create_topics, reset_topics
+from bench.kafka import GroupProgress, create_topics, reset_topics
 from bench.workers import BenchWorker
 
 __all__ = ["Harness"]
@@ -59,6 +59,16 @@ class Harness:
 
     def new_app_id(self, name: str) -> str:
         return f"bench-{name}-{uuid.uuid4().hex[:6]}"
+
+    def progress(self, app_id: str, counted: Sequence[str]) -> GroupProgress:
+        """The committed progress of ``app_id``'s group on ``counted`` and its internal topics."""
+        return GroupProgress(
+            self.bootstrap,
+            app_id,
+            counted=tuple(counted),
+            also_drained=internal_topics(app_id),
+            partitions=self.config.partitions,
+        )
 
     def workdir(self, app_id: str) -> Path:
         path = self.config.work_dir / app_id

@@ -31,10 +31,10 @@ from itertools import cycle
 import aiohttp
 import orjson
 
-from app.kafka.topic_names import INPUT_TOPICS, ORDERS, internal_topics
+from app.kafka.topic_names import INPUT_TOPICS, ORDERS
 from bench.events import mix, records
 from bench.harness import Harness
-from bench.kafka import GroupProgress, preload
+from bench.kafka import preload
 from bench.report import Row
 from bench.stats import summarize
 from bench.workers import BenchWorker
@@ -196,13 +196,7 @@ async def _run(
             if hostile:
                 await asyncio.wait_for(attack.ready.wait(), timeout=300)  # in place first
             await preload(h.bootstrap, records(events))
-            async with GroupProgress(
-                h.bootstrap,
-                app_id,
-                counted=INPUT_TOPICS,
-                also_drained=internal_topics(app_id),
-                partitions=h.config.partitions,
-            ) as progress:
+            async with h.progress(app_id, INPUT_TOPICS) as progress:
                 drained = await progress.wait_drained(timeout=1800)
         finally:
             stop.set()

@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from app.kafka.topic_names import ORDER_STATUS, ORDERS, internal_topics
+from app.kafka.topic_names import ORDER_STATUS, ORDERS
 from bench.harness import Harness
 from bench.kafka import GroupProgress, preload
 from bench.report import Row
@@ -168,13 +168,7 @@ async def _drained_after_kills(
     env = {"SHOPSTREAM_INSTANCE_ID": f"{app_id}-0"} if static else {}
     worker = h.worker(app_id, name="worker", env=env)
     membership = "static membership" if static else "dynamic membership"
-    progress = GroupProgress(
-        h.bootstrap,
-        app_id,
-        counted=(ORDERS,),
-        also_drained=internal_topics(app_id),
-        partitions=h.config.partitions,
-    )
+    progress = h.progress(app_id, (ORDERS,))
     async with progress:
         try:
             worker.start()

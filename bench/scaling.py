@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
-from app.kafka.topic_names import CLICKSTREAM, internal_topics
+from app.kafka.topic_names import CLICKSTREAM
 from bench.events import clicks, records
 from bench.harness import Harness
-from bench.kafka import GroupProgress, preload
+from bench.kafka import preload
 from bench.report import Row
 from bench.stats import ratio, summarize
 
@@ -29,13 +29,7 @@ async def _one(h: Harness, workers: int, rep: int) -> float | None:
         for proc in procs:
             await asyncio.to_thread(proc.wait_ready, 180.0)
         await asyncio.sleep(3.0)  # let the group settle after the last join
-        async with GroupProgress(
-            h.bootstrap,
-            app_id,
-            counted=(CLICKSTREAM,),
-            also_drained=internal_topics(app_id),
-            partitions=cfg.partitions,
-        ) as progress:
+        async with h.progress(app_id, (CLICKSTREAM,)) as progress:
             # Timing starts at the first commit after the load (wait_drained), and the
             # load takes a second or two: the workers are busy from the start either way.
             await preload(h.bootstrap, records(events))

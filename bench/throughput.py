@@ -16,11 +16,10 @@ from app.kafka.topic_names import (
     CLICKSTREAM,
     INPUT_TOPICS,
     ORDER_PIPELINE_TOPICS,
-    internal_topics,
 )
 from bench.events import clicks, mix, product_events, records
 from bench.harness import Harness
-from bench.kafka import GroupProgress, create_topics, preload
+from bench.kafka import create_topics, preload
 from bench.report import Row
 from bench.stats import summarize
 
@@ -40,13 +39,7 @@ async def drain_with_workers(
     """Start ``workers`` workers of a fresh group on the pre-loaded topics; events/s to lag 0."""
     app_id = h.new_app_id(name)
     procs = [h.worker(app_id, name=f"worker{i}") for i in range(workers)]
-    async with GroupProgress(
-        h.bootstrap,
-        app_id,
-        counted=counted,
-        also_drained=internal_topics(app_id),
-        partitions=h.config.partitions,
-    ) as progress:
+    async with h.progress(app_id, counted) as progress:
         with h.running(*procs):
             drained = await progress.wait_drained(timeout=timeout)
     h.cleanup(app_id)
