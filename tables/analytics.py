@@ -12,7 +12,7 @@ Reads are confined to :class:`PartitionReader` and :func:`partition_db`.
 The agent changes rows in memory, in :data:`analytics_cache` (a
 :class:`~tables.commit_cache.CommitCache` of one
 :class:`~domain.analytics_batch.BufferedRows` per partition), which writes
-each changed row once through the Table (so the changelog sees every put
+each changed row once to the table (so the changelog sees every put
 and delete, on the partition of the records being processed) just before
 Faust commits, when :data:`CACHE_MAX_ROWS` are held, and when a partition's
 expiry horizon moves. Reads, the HTTP queries' too

@@ -6,8 +6,8 @@ commit instead. A :class:`CommitCache` does that for one Faust table: the
 agent applies its records to the *pending rows* of a partition (any object
 with ``__len__`` and ``take_writes``, see :class:`PendingRows`; a plain keyed
 table can use :class:`KeyedRows`), which it reads and changes in memory, and
-the rows are written through the Table (so to the local store and to the
-changelog partition Faust would use) when:
+the rows are written with :func:`tables.event_scope.write_rows` (to the local
+store and to the changelog partition Faust would use, in bulk) when:
 
 * Faust is about to commit: :class:`CommitCacheSensor` is a ``faust.Sensor``
   whose ``on_commit_initiated`` writes every cache. faust 0.15.3 calls it
@@ -134,7 +134,7 @@ class CommitCache(Generic[P]):
         return sum(len(rows) for rows in self._rows.values())
 
     def write(self, partition: int) -> None:
-        """Write one partition's pending rows through the table now."""
+        """Write one partition's pending rows to the table now."""
         rows = self._rows.get(partition)
         if rows is None:
             return
