@@ -12,10 +12,10 @@ from loadgen import SimEvent, SimulationOptions, generate_events
 __all__ = ["clicks", "mix", "product_events", "records"]
 
 
-def _options(count: int, seed: int) -> SimulationOptions:
-    # 1 ms of event time per record (rate 0), ending about now: no event is from the
-    # future (refused) or older than the grace period of the analytics windows.
-    start = datetime.now(UTC) - timedelta(milliseconds=count) - timedelta(seconds=30)
+def _options(count: int, seed: int, end: datetime | None = None) -> SimulationOptions:
+    # 1 ms of event time per record (rate 0), ending about now (or at ``end``): no event
+    # is from the future (refused) or older than the grace period of the analytics windows.
+    start = (end or datetime.now(UTC)) - timedelta(milliseconds=count) - timedelta(seconds=30)
     return SimulationOptions(rate=0, count=count * 20, seed=seed, start_time=start)
 
 
@@ -24,10 +24,13 @@ def mix(count: int, seed: int) -> list[SimEvent]:
     return list(islice(generate_events(_options(count, seed)), count))
 
 
-def clicks(count: int, seed: int) -> list[SimEvent]:
-    """``count`` clickstream records of the same simulation (the analytics job alone)."""
+def clicks(count: int, seed: int, end: datetime | None = None) -> list[SimEvent]:
+    """``count`` clickstream records of the same simulation (the analytics job alone).
+
+    ``end``: the event time they end near (default now); a fixed one repeats them exactly.
+    """
     stream: Iterator[SimEvent] = (
-        e for e in generate_events(_options(count * 2, seed)) if e.topic == CLICKSTREAM
+        e for e in generate_events(_options(count * 2, seed, end)) if e.topic == CLICKSTREAM
     )
     return list(islice(stream, count))
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from domain.analytics_rows import (
     OWNER_ORDER,
@@ -52,7 +52,9 @@ from domain.analytics_rows import (
     ProductMinute,
     RevenueMinute,
     RowStore,
+    TypedRowStore,
     parse_index_key,
+    typed_rows,
 )
 from domain.analytics_session import SessionState, fold_click, fold_purchase
 from domain.analytics_windows import Stream, Watermark, WindowPolicy, epoch_minute
@@ -92,19 +94,26 @@ def load_watermark(store: RowStore, keys: PartitionKeys) -> Watermark:
     return Watermark.from_dict(store.get(keys.watermark()))
 
 
-def _load_owner(store: RowStore, key: bytes) -> SessionState | None:
-    stored = store.get(key)
+def _session(stored: dict[str, Any] | None) -> SessionState | None:
     return None if stored is None else SessionState.from_dict(stored)
 
 
-def _count_product(store: RowStore, key: bytes, stream: Stream, offset: int, **counts: int) -> None:
-    row = ProductMinute.from_dict(store.get(key))
+def _load_owner(store: TypedRowStore, key: bytes) -> SessionState | None:
+    return store.get_row(key, _session)
+
+
+def _count_product(
+    store: TypedRowStore, key: bytes, stream: Stream, offset: int, **counts: int
+) -> None:
+    row = store.get_row(key, ProductMinute.from_dict)
     if not row.applied(stream, offset):
         row = row.counted(stream, offset, **counts)
-    store.put(key, row.to_dict())
+    store.put_row(key, row)
 
 
-def _click_aggregates(store: RowStore, keys: PartitionKeys, offset: int, click: ClickEvent) -> None:
+def _click_aggregates(
+    store: TypedRowStore, keys: PartitionKeys, offset: int, click: ClickEvent
+) -> None:
     if click.sku is None:
         return
     minute = epoch_minute(click.occurred_at)
@@ -116,21 +125,21 @@ def _click_aggregates(store: RowStore, keys: PartitionKeys, offset: int, click: 
 
 
 def _purchase_aggregates(
-    store: RowStore, keys: PartitionKeys, offset: int, purchase: SessionPurchase
+    store: TypedRowStore, keys: PartitionKeys, offset: int, purchase: SessionPurchase
 ) -> None:
     minute = epoch_minute(purchase.occurred_at)
     revenue_key = keys.revenue(minute, purchase.currency)
-    revenue = RevenueMinute.from_dict(store.get(revenue_key))
+    revenue = store.get_row(revenue_key, RevenueMinute.from_dict)
     if not revenue.applied(Stream.PURCHASES, offset):
         revenue = revenue.counted(Stream.PURCHASES, offset, purchase.total)
-    store.put(revenue_key, revenue.to_dict())
+    store.put_row(revenue_key, revenue)
     for sku, units in sorted(purchase.units_per_sku().items()):
         key = keys.product(minute, sku)
         _count_product(store, key, Stream.PURCHASES, offset, units=units)
 
 
 def _store_owner(
-    store: RowStore,
+    store: TypedRowStore,
     keys: PartitionKeys,
     kind: str,
     owner_id: str,
@@ -149,7 +158,7 @@ def _store_owner(
         if old is not None:
             store.delete(keys.index(old, kind, owner_id))
     stored = state if state.indexed == latest else replace(state, indexed=latest)
-    store.put(keys.owner(kind, owner_id), stored.to_dict())
+    store.put_row(keys.owner(kind, owner_id), stored)
 
 
 def _expired(policy: WindowPolicy, mark: Watermark, minute: int) -> bool:
@@ -159,16 +168,16 @@ def _expired(policy: WindowPolicy, mark: Watermark, minute: int) -> bool:
 
 
 def _heal_owner(
-    store: RowStore, keys: PartitionKeys, kind: str, owner_id: str, state: SessionState
+    store: TypedRowStore, keys: PartitionKeys, kind: str, owner_id: str, state: SessionState
 ) -> None:
     """Write a replayed record's owner row and index again (the changelog may lack them)."""
-    store.put(keys.owner(kind, owner_id), state.to_dict())
+    store.put_row(keys.owner(kind, owner_id), state)
     if state.indexed is not None:
         store.put(keys.index(state.indexed, kind, owner_id), {})
 
 
 def _expire(
-    store: RowStore, keys: PartitionKeys, start: int | None, horizon: int
+    store: TypedRowStore, keys: PartitionKeys, start: int | None, horizon: int
 ) -> tuple[int, bool]:
     """Delete up to EXPIRY_BATCH rows of minutes in [start, horizon); (deleted, finished)."""
     budget = EXPIRY_BATCH
@@ -193,7 +202,7 @@ def _expire(
 
 
 def _take(
-    store: RowStore, span: tuple[bytes, bytes], limit: int
+    store: TypedRowStore, span: tuple[bytes, bytes], limit: int
 ) -> list[tuple[bytes, dict[str, object]]]:
     taken: list[tuple[bytes, dict[str, object]]] = []
     if limit <= 0:
@@ -206,7 +215,11 @@ def _take(
 
 
 def _advance(
-    store: RowStore, keys: PartitionKeys, mark: Watermark, moved: Watermark, policy: WindowPolicy
+    store: TypedRowStore,
+    keys: PartitionKeys,
+    mark: Watermark,
+    moved: Watermark,
+    policy: WindowPolicy,
 ) -> int:
     """Expire what fell behind the horizon of ``moved``, then store ``moved`` (last)."""
     horizon = policy.horizon(moved)
@@ -216,16 +229,17 @@ def _advance(
         if finished:
             moved = replace(moved, expired_before=horizon)
     if moved != mark:
-        store.put(keys.watermark(), moved.to_dict())
+        store.put_row(keys.watermark(), moved)
     return deleted
 
 
 def apply_click(
-    store: RowStore, partition: int, offset: int, click: ClickEvent, policy: WindowPolicy
+    rows: RowStore, partition: int, offset: int, click: ClickEvent, policy: WindowPolicy
 ) -> Result:
     """Apply one clickstream record (validated) read at ``offset`` of ``partition``."""
+    store = typed_rows(rows)
     keys = PartitionKeys(partition)
-    mark = load_watermark(store, keys)
+    mark = store.get_row(keys.watermark(), Watermark.from_dict)
     owner_key = keys.owner(OWNER_SESSION, click.session_id)
     previous = _load_owner(store, owner_key)
     minute = epoch_minute(click.occurred_at)
@@ -250,15 +264,16 @@ def apply_click(
 
 
 def apply_purchase(
-    store: RowStore,
+    rows: RowStore,
     partition: int,
     offset: int,
     purchase: SessionPurchase,
     policy: WindowPolicy,
 ) -> Result:
     """Apply one session-purchase record read at ``offset`` of ``partition``."""
+    store = typed_rows(rows)
     keys = PartitionKeys(partition)
-    mark = load_watermark(store, keys)
+    mark = store.get_row(keys.watermark(), Watermark.from_dict)
     names_session = purchase.session_id is not None
     kind = OWNER_SESSION if names_session else OWNER_ORDER
     owner_id = purchase.key

@@ -42,15 +42,25 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final, cast
 
-from domain.analytics_rows import PartitionKeys, RowReader, parse_index_key
+from domain.analytics_rows import (
+    Decoded,
+    Decoder,
+    PartitionKeys,
+    Row,
+    RowReader,
+    TypedRowStore,
+    parse_index_key,
+)
 from domain.analytics_windows import Watermark, WindowPolicy
 
 __all__ = ["BufferedRows", "Change"]
 
 #: A row's final value in a batch; None deletes it.
 Change = tuple[bytes, dict[str, Any] | None]
+#: A row as the batch holds it: an object put by the apply path, a JSON object, or None (deleted).
+_Held = Row | dict[str, Any] | None
 
 _AGGREGATES = 0
 _INDEX = 1
@@ -58,12 +68,23 @@ _OWNERS = 2
 _EXPIRED_INDEX = 3
 _WATERMARK = 4
 
+#: Not in a cache (None is a value there: no such row).
+_ABSENT: Final[Any] = object()
+
 
 def _row_key(row: tuple[bytes, dict[str, Any]]) -> bytes:
     return row[0]
 
 
-class BufferedRows:
+def _encoded(value: _Held) -> dict[str, Any] | None:
+    return None if value is None else _json_object(value)
+
+
+def _json_object(value: Row | dict[str, Any]) -> dict[str, Any]:
+    return value if isinstance(value, dict) else value.to_dict()
+
+
+class BufferedRows(TypedRowStore):
     """One partition's rows during a batch: reads see the batch's writes, nothing is stored yet.
 
     Values handed out are shared, not copied: the domain code builds new
@@ -75,18 +96,42 @@ class BufferedRows:
         self._keys = PartitionKeys(partition)
         self._policy = policy
         self._watermark_key = self._keys.watermark()
-        self._changes: dict[bytes, dict[str, Any] | None] = {}
+        self._changes: dict[bytes, _Held] = {}
+        #: Stored rows read in this batch: as stored, and as objects (by ``get_row``).
         self._read: dict[bytes, dict[str, Any] | None] = {}
+        self._decoded: dict[bytes, Any] = {}
+        self._stored_horizon: int | None = _ABSENT
         self._must_write = False
 
     def get(self, key: bytes) -> dict[str, Any] | None:
-        if key in self._changes:
-            return self._changes[key]
-        return self._stored(key)
+        value = self._changes.get(key, _ABSENT)
+        if value is _ABSENT:
+            return self._stored(key)
+        return _encoded(value)
+
+    def get_row(self, key: bytes, decode: Decoder[Decoded]) -> Decoded:
+        value = self._changes.get(key, _ABSENT)
+        if value is _ABSENT:
+            row = self._decoded.get(key, _ABSENT)
+            if row is _ABSENT:
+                row = self._decoded[key] = decode(self._stored(key))
+            return cast(Decoded, row)
+        if value is None or isinstance(value, dict):
+            return decode(value)
+        return cast(Decoded, value)  # the key's type: what the apply path put there
 
     def put(self, key: bytes, value: dict[str, Any]) -> None:
+        self._hold(key, value)
+
+    def put_row(self, key: bytes, row: Row) -> None:
+        self._hold(key, row)
+
+    def _hold(self, key: bytes, value: Row | dict[str, Any]) -> None:
         if key == self._watermark_key and not self._must_write:
-            self._must_write = self._horizon(value) != self._horizon(self._stored(key))
+            mark = (
+                value if isinstance(value, Watermark) else Watermark.from_dict(_json_object(value))
+            )
+            self._must_write = self._policy.horizon(mark) != self._horizon_stored()
         self._changes[key] = value
 
     def _stored(self, key: bytes) -> dict[str, Any] | None:
@@ -94,8 +139,12 @@ class BufferedRows:
             self._read[key] = self._base.get(key)
         return self._read[key]
 
-    def _horizon(self, watermark: dict[str, Any] | None) -> int | None:
-        return self._policy.horizon(Watermark.from_dict(watermark))
+    def _horizon_stored(self) -> int | None:
+        """The horizon of the stored watermark (read once per batch: only a write moves it)."""
+        if self._stored_horizon is _ABSENT:
+            stored = Watermark.from_dict(self._stored(self._watermark_key))
+            self._stored_horizon = self._policy.horizon(stored)
+        return self._stored_horizon
 
     @property
     def must_write(self) -> bool:
@@ -113,7 +162,7 @@ class BufferedRows:
         changes = self._changes
         written = sorted(
             (
-                (key, value)
+                (key, _json_object(value))
                 for key, value in changes.items()
                 if start <= key < stop and value is not None
             ),
@@ -128,17 +177,26 @@ class BufferedRows:
 
     def flush_order(self) -> list[Change]:
         """Every changed row once, with its final value, in the crash-safe order above."""
-        return sorted(self._changes.items(), key=self._phase)
+        ordered = sorted(self._changes.items(), key=self._phase)
+        return [(key, _encoded(value)) for key, value in ordered]
 
     def take_writes(self) -> list[Change]:
         """:meth:`flush_order`, forgetting it: the caller writes these to the base now."""
         writes = self.flush_order()
         self._changes = {}
         self._read = {}
+        self._decoded = {}
+        self._stored_horizon = _ABSENT
         self._must_write = False
         return writes
 
-    def _phase(self, change: Change) -> int:
+    def _exists(self, key: bytes) -> bool:
+        value = self._changes.get(key, _ABSENT)
+        if value is _ABSENT:
+            return self._stored(key) is not None
+        return value is not None
+
+    def _phase(self, change: tuple[bytes, _Held]) -> int:
         key, value = change
         kind = key.split(b"|", 2)[1]
         if kind in (b"m", b"r"):
@@ -150,5 +208,5 @@ class BufferedRows:
         if value is not None:
             return _INDEX
         _minute, owner_kind, owner_id = parse_index_key(key)
-        owner_stays = self.get(self._keys.owner(owner_kind, owner_id)) is not None
+        owner_stays = self._exists(self._keys.owner(owner_kind, owner_id))
         return _INDEX if owner_stays else _EXPIRED_INDEX

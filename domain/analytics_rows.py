@@ -24,10 +24,11 @@ applied to them; a record whose offset is not above it was applied already
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from domain.analytics_windows import Stream, minute_from_label, minute_label
 from domain.money import format_money
@@ -35,13 +36,17 @@ from domain.money import format_money
 __all__ = [
     "OWNER_ORDER",
     "OWNER_SESSION",
+    "DecodingRows",
     "PartitionKeys",
     "ProductMinute",
     "RevenueMinute",
+    "Row",
     "RowReader",
     "RowStore",
+    "TypedRowStore",
     "minute_row_name",
     "parse_index_key",
+    "typed_rows",
 ]
 
 OWNER_SESSION: Final = "s"
@@ -66,6 +71,78 @@ class RowStore(RowReader, Protocol):
     def put(self, key: bytes, value: dict[str, Any]) -> None: ...
 
     def delete(self, key: bytes) -> None: ...
+
+
+class Row(Protocol):
+    """A decoded row (session, minute aggregate, watermark): encodes itself as its JSON object."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+Decoded = TypeVar("Decoded")
+#: Builds a row object from its stored JSON object (None: no such row).
+Decoder = Callable[[dict[str, Any] | None], Decoded]
+
+
+class TypedRowStore(ABC):
+    """A :class:`RowStore` that also hands out and takes rows as objects.
+
+    The apply path reads and writes every row of a record this way, so that a
+    store holding rows in memory (:class:`~domain.analytics_batch.BufferedRows`)
+    decodes a row once per batch and encodes it once, when it is written, not
+    once per record. A key always holds rows of one type, and a row object
+    handed out is shared: the domain never mutates one, it builds a new one.
+    """
+
+    @abstractmethod
+    def get(self, key: bytes) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def scan(self, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]: ...
+
+    @abstractmethod
+    def put(self, key: bytes, value: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def delete(self, key: bytes) -> None: ...
+
+    @abstractmethod
+    def get_row(self, key: bytes, decode: Decoder[Decoded]) -> Decoded:
+        """The row at ``key`` as ``decode`` builds it from its stored value (or from None)."""
+
+    @abstractmethod
+    def put_row(self, key: bytes, row: Row) -> None:
+        """Store ``row`` at ``key``, as ``row.to_dict()``."""
+
+
+class DecodingRows(TypedRowStore):
+    """The typed interface over a plain :class:`RowStore`: decodes every read, encodes every write."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def get(self, key: bytes) -> dict[str, Any] | None:
+        return self._store.get(key)
+
+    def scan(self, start: bytes, stop: bytes) -> Iterator[tuple[bytes, dict[str, Any]]]:
+        return self._store.scan(start, stop)
+
+    def put(self, key: bytes, value: dict[str, Any]) -> None:
+        self._store.put(key, value)
+
+    def delete(self, key: bytes) -> None:
+        self._store.delete(key)
+
+    def get_row(self, key: bytes, decode: Decoder[Decoded]) -> Decoded:
+        return decode(self._store.get(key))
+
+    def put_row(self, key: bytes, row: Row) -> None:
+        self._store.put(key, row.to_dict())
+
+
+def typed_rows(store: RowStore | TypedRowStore) -> TypedRowStore:
+    """``store`` itself when it keeps rows as objects, else :class:`DecodingRows` over it."""
+    return store if isinstance(store, TypedRowStore) else DecodingRows(store)
 
 
 @dataclass(frozen=True, slots=True)
