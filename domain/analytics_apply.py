@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 
 from domain.analytics_rows import (
@@ -90,6 +91,11 @@ class Result:
     expired_rows: int = 0
 
 
+@lru_cache(maxsize=256)
+def _partition_keys(partition: int) -> PartitionKeys:
+    return PartitionKeys(partition)
+
+
 def load_watermark(store: RowStore, keys: PartitionKeys) -> Watermark:
     return Watermark.from_dict(store.get(keys.watermark()))
 
@@ -112,11 +118,10 @@ def _count_product(
 
 
 def _click_aggregates(
-    store: TypedRowStore, keys: PartitionKeys, offset: int, click: ClickEvent
+    store: TypedRowStore, keys: PartitionKeys, offset: int, click: ClickEvent, minute: int
 ) -> None:
     if click.sku is None:
         return
-    minute = epoch_minute(click.occurred_at)
     if click.type is ClickType.PRODUCT_VIEW:
         _count_product(store, keys.product(minute, click.sku), Stream.CLICKS, offset, views=1)
     elif click.type is ClickType.ADD_TO_CART:
@@ -157,13 +162,11 @@ def _store_owner(
         store.put(keys.index(latest, kind, owner_id), {})
         if old is not None:
             store.delete(keys.index(old, kind, owner_id))
-    stored = state if state.indexed == latest else replace(state, indexed=latest)
-    store.put_row(keys.owner(kind, owner_id), stored)
+    store.put_row(keys.owner(kind, owner_id), state.indexed_at(latest))
 
 
-def _expired(policy: WindowPolicy, mark: Watermark, minute: int) -> bool:
+def _expired(horizon: int | None, minute: int) -> bool:
     """Whether ``minute``'s buckets are behind the horizon (a replay must not revive them)."""
-    horizon = policy.horizon(mark)
     return horizon is not None and minute < horizon
 
 
@@ -220,15 +223,19 @@ def _advance(
     mark: Watermark,
     moved: Watermark,
     policy: WindowPolicy,
+    mark_horizon: int | None,
 ) -> int:
-    """Expire what fell behind the horizon of ``moved``, then store ``moved`` (last)."""
-    horizon = policy.horizon(moved)
+    """Expire what fell behind the horizon of ``moved``, then store ``moved`` (last).
+
+    ``mark_horizon`` is the horizon of ``mark``: the caller has it, and most records move nothing.
+    """
+    horizon = mark_horizon if moved is mark else policy.horizon(moved)
     deleted = 0
     if horizon is not None and (moved.expired_before is None or moved.expired_before < horizon):
         deleted, finished = _expire(store, keys, moved.expired_before, horizon)
         if finished:
             moved = replace(moved, expired_before=horizon)
-    if moved != mark:
+    if moved is not mark and moved != mark:
         store.put_row(keys.watermark(), moved)
     return deleted
 
@@ -238,8 +245,9 @@ def apply_click(
 ) -> Result:
     """Apply one clickstream record (validated) read at ``offset`` of ``partition``."""
     store = typed_rows(rows)
-    keys = PartitionKeys(partition)
+    keys = _partition_keys(partition)
     mark = store.get_row(keys.watermark(), Watermark.from_dict)
+    horizon = policy.horizon(mark)
     owner_key = keys.owner(OWNER_SESSION, click.session_id)
     previous = _load_owner(store, owner_key)
     minute = epoch_minute(click.occurred_at)
@@ -248,19 +256,20 @@ def apply_click(
     if seen is not None and previous is not None:
         if seen[0] != offset:
             return Result(Outcome.DUPLICATE)
-        if not _expired(policy, mark, minute):
-            _click_aggregates(store, keys, offset, click)
+        if not _expired(horizon, minute):
+            _click_aggregates(store, keys, offset, click, minute)
         _heal_owner(store, keys, OWNER_SESSION, click.session_id, previous)
-        return Result(Outcome.REPLAYED, expired_rows=_advance(store, keys, mark, moved, policy))
+        expired = _advance(store, keys, mark, moved, policy, horizon)
+        return Result(Outcome.REPLAYED, expired_rows=expired)
     reason = policy.lateness(mark, Stream.CLICKS, click.occurred_at)
     if reason is not None:
         return Result(Outcome.LATE, reason=reason)
-    _click_aggregates(store, keys, offset, click)
+    _click_aggregates(store, keys, offset, click, minute)
     # Pruned to the *stored* watermark's horizon, never ahead of it: a replay
     # must still find the ids of records it redelivers (see the module docstring).
-    state = fold_click(previous, click, offset, policy.horizon(mark))
+    state = fold_click(previous, click, offset, horizon)
     _store_owner(store, keys, OWNER_SESSION, click.session_id, previous, state)
-    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy))
+    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy, horizon))
 
 
 def apply_purchase(
@@ -272,8 +281,9 @@ def apply_purchase(
 ) -> Result:
     """Apply one session-purchase record read at ``offset`` of ``partition``."""
     store = typed_rows(rows)
-    keys = PartitionKeys(partition)
+    keys = _partition_keys(partition)
     mark = store.get_row(keys.watermark(), Watermark.from_dict)
+    horizon = policy.horizon(mark)
     names_session = purchase.session_id is not None
     kind = OWNER_SESSION if names_session else OWNER_ORDER
     owner_id = purchase.key
@@ -286,10 +296,11 @@ def apply_purchase(
     if seen is not None and previous is not None:
         if seen[0] != offset:
             return Result(Outcome.DUPLICATE)
-        if not _expired(policy, mark, minute):
+        if not _expired(horizon, minute):
             _purchase_aggregates(store, keys, offset, purchase)
         _heal_owner(store, keys, kind, owner_id, previous)
-        return Result(Outcome.REPLAYED, expired_rows=_advance(store, keys, mark, moved, policy))
+        expired = _advance(store, keys, mark, moved, policy, horizon)
+        return Result(Outcome.REPLAYED, expired_rows=expired)
     reason = policy.lateness(mark, Stream.PURCHASES, purchase.occurred_at, source)
     if reason is not None:
         return Result(Outcome.LATE, reason=reason)
@@ -299,8 +310,8 @@ def apply_purchase(
         purchase.order_id,
         offset,
         minute,
-        policy.horizon(mark),
+        horizon,
         names_session=names_session,
     )
     _store_owner(store, keys, kind, owner_id, previous, state)
-    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy))
+    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy, horizon))

@@ -157,14 +157,15 @@ class PartitionKeys:
     def watermark(self) -> bytes:
         return self._key("w")
 
+    # The keys of every click: spelled out rather than through _key (same bytes, half the time).
     def product(self, minute: int, sku: str) -> bytes:
-        return self._key("m", minute_label(minute), sku)
+        return f"{self.partition}|m|{minute_label(minute)}|{sku}".encode()
 
     def revenue(self, minute: int, currency: str) -> bytes:
         return self._key("r", minute_label(minute), currency)
 
     def owner(self, kind: str, owner_id: str) -> bytes:
-        return self._key(kind, owner_id)
+        return f"{self.partition}|{kind}|{owner_id}".encode()
 
     def index(self, minute: int, kind: str, owner_id: str) -> bytes:
         return self._key("i", minute_label(minute), kind, owner_id)

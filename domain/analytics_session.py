@@ -16,6 +16,11 @@ Faust has no session windows, so sessions are built on a row per
   :mod:`domain.analytics_apply`), bounded to :data:`MAX_SEEN` per session;
 * ``indexed``: the minute under which the row is indexed (its latest minute).
 
+In memory a state also knows a ``floor``, a minute that none of its entries
+is older than (not stored, not compared): the fold of a click must prune
+the state to the horizon, and with the floor it sees in O(1) that there is
+nothing to prune, instead of looking at every id of the session per click.
+
 The same row type serves orders that name no session (``orders`` only).
 """
 
@@ -66,13 +71,17 @@ class SessionState:
     )  # event_id -> (offset, minute)
     orders: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # order_id -> same
     indexed: int | None = None
+    #: No entry is older than this minute (None: not known); see the module docstring.
+    floor: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def latest_minute(self) -> int | None:
         """The latest minute with a click or an order: the row's index position."""
-        minutes = [minute for minute, _, _ in self.activity[-1:]]
-        minutes.extend(minute for _, minute in self.orders.values())
-        return max(minutes) if minutes else None
+        latest = self.activity[-1][0] if self.activity else None
+        for _, minute in self.orders.values():  # a loop, not a list: once per click
+            if latest is None or minute > latest:
+                latest = minute
+        return latest
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,10 +102,25 @@ class SessionState:
             indexed=data.get("idx"),
         )
 
+    def indexed_at(self, minute: int | None) -> SessionState:
+        """This state, indexed under ``minute``."""
+        if self.indexed == minute:
+            return self
+        return SessionState(  # not dataclasses.replace: this runs for many clicks
+            activity=self.activity,
+            steps=self.steps,
+            seen=self.seen,
+            orders=self.orders,
+            indexed=minute,
+            floor=self.floor,
+        )
+
     def pruned(self, horizon: int | None) -> SessionState:
         """Without anything older than ``horizon`` (expired minutes are never answered)."""
-        if horizon is None or not self._reaches_below(horizon):
+        if horizon is None or (self.floor is not None and self.floor >= horizon):
             return self  # the usual case: a copy would equal it, and costs a click
+        if not self._reaches_below(horizon):
+            return self
         return replace(
             self,
             activity=tuple(entry for entry in self.activity if entry[0] >= horizon),
@@ -107,6 +131,7 @@ class SessionState:
             },
             seen={k: v for k, v in self.seen.items() if v[1] >= horizon},
             orders={k: v for k, v in self.orders.items() if v[1] >= horizon},
+            floor=horizon,
         )
 
     def _reaches_below(self, horizon: int) -> bool:
@@ -119,17 +144,20 @@ class SessionState:
         )
 
 
-def _bounded(ids: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+def _bounded(ids: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """``ids`` (a new dict, returned as it is) when it holds at most MAX_SEEN, else its newest."""
     if len(ids) <= MAX_SEEN:
-        return dict(ids)
+        return ids
     newest = sorted(ids.items(), key=lambda item: (item[1][1], item[1][0]))[-MAX_SEEN:]
     return dict(newest)
 
 
-def _with_step(steps: Mapping[str, tuple[int, ...]], step: str, minute: int) -> dict[str, Any]:
+def _with_step(
+    steps: Mapping[str, tuple[int, ...]], step: str, minute: int
+) -> Mapping[str, tuple[int, ...]]:
     minutes = steps.get(step, ())
     if minute in minutes:
-        return dict(steps)
+        return steps  # shared, as every state's parts are: none is ever changed
     updated = list(minutes)
     insort(updated, minute)
     return {**steps, step: tuple(updated)}
@@ -138,17 +166,35 @@ def _with_step(steps: Mapping[str, tuple[int, ...]], step: str, minute: int) -> 
 def _with_activity(
     activity: tuple[tuple[int, int, int], ...], minute: int, at_ms: int
 ) -> tuple[tuple[int, int, int], ...]:
+    if not activity:
+        return ((minute, at_ms, at_ms),)
+    latest, first, last = activity[-1]
+    if minute == latest:  # the usual cases first: a click in the latest minute, or a later one
+        return (*activity[:-1], (minute, min(first, at_ms), max(last, at_ms)))
+    if minute > latest:
+        return (*activity, (minute, at_ms, at_ms))
     entries = {entry[0]: entry for entry in activity}
     _, first, last = entries.get(minute, (minute, at_ms, at_ms))
     entries[minute] = (minute, min(first, at_ms), max(last, at_ms))
     return tuple(entries[m] for m in sorted(entries))
 
 
+_EMPTY: Final = SessionState()
+
+
+def _floor(current: SessionState, horizon: int | None, minute: int) -> int | None:
+    """The floor of ``current`` (pruned to ``horizon``) once an entry of ``minute`` is added."""
+    known = current.floor
+    if horizon is not None and (known is None or known < horizon):
+        known = horizon  # pruned: nothing is older than the horizon
+    return None if known is None else min(known, minute)
+
+
 def fold_click(
     state: SessionState | None, click: ClickEvent, offset: int, horizon: int | None
 ) -> SessionState:
     """The session after one (new, on-time) click, pruned to ``horizon``."""
-    current = (state or SessionState()).pruned(horizon)
+    current = (state or _EMPTY).pruned(horizon)
     at_ms = epoch_ms(click.occurred_at)
     minute = at_ms // MINUTE_MS
     steps = current.steps
@@ -160,6 +206,7 @@ def fold_click(
         seen=_bounded({**current.seen, click.event_id: (offset, minute)}),
         orders=current.orders,
         indexed=current.indexed,
+        floor=_floor(current, horizon, minute),
     )
 
 
@@ -173,7 +220,7 @@ def fold_purchase(
     names_session: bool,
 ) -> SessionState:
     """The owner row after one (new, on-time) order; a session also reaches ``purchase``."""
-    current = (state or SessionState()).pruned(horizon)
+    current = (state or _EMPTY).pruned(horizon)
     steps = current.steps
     if names_session:
         steps = _with_step(steps, PURCHASE_STEP, occurred_minute)
@@ -181,6 +228,7 @@ def fold_purchase(
         current,
         steps=steps,
         orders=_bounded({**current.orders, order_id: (offset, occurred_minute)}),
+        floor=_floor(current, horizon, occurred_minute),
     )
 
 

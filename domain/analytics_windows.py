@@ -65,7 +65,6 @@ DEFAULT_GRACE_SECONDS: Final = 600
 MAX_AHEAD_OF_CLOCK: Final = timedelta(hours=24)
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS: Final = timedelta(milliseconds=1)
 
 
 class Stream(StrEnum):
@@ -76,8 +75,16 @@ class Stream(StrEnum):
 
 
 def epoch_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch, computed exactly (no float rounding)."""
-    return (moment.astimezone(UTC) - _EPOCH) // _ONE_MS
+    """Milliseconds since the epoch, computed exactly (no float rounding).
+
+    From the parts of the difference, not ``// timedelta``: a few times per
+    click, and this way is about four times faster (``microseconds`` is never
+    negative, so the floor is right before the epoch too).
+    """
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    since = moment - _EPOCH
+    return (since.days * 86_400 + since.seconds) * 1000 + since.microseconds // 1000
 
 
 def epoch_minute(moment: datetime) -> int:
@@ -90,8 +97,12 @@ def minute_time(minute: int) -> datetime:
     return _EPOCH + timedelta(minutes=minute)
 
 
+@lru_cache(maxsize=4096)
 def minute_label(minute: int) -> str:
-    """``2026-11-21T10:00``: fixed width, so labels sort like the minutes they name."""
+    """``2026-11-21T10:00``: fixed width, so labels sort like the minutes they name.
+
+    Cached: a key of most clicks has one, and a partition's clicks share a few minutes.
+    """
     moment = minute_time(minute)
     return (
         f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"

@@ -83,8 +83,10 @@ def truncate_to_millis(moment: datetime) -> datetime:
     Values that are stored and read back (pending events, order history) must
     compare equal after a round trip, so they are cut to wire precision on entry.
     """
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    micros = moment.microsecond % 1000
+    return moment if micros == 0 else moment.replace(microsecond=moment.microsecond - micros)
 
 
 def to_millis(moment: datetime) -> int:

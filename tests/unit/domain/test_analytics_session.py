@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from domain.analytics_query import query_range
 from domain.analytics_session import (
     MAX_SEEN,
@@ -104,3 +107,35 @@ def test_pruning_removes_what_is_older_than_the_horizon_and_keeps_the_row_when_n
         "orders": {},
         "idx": None,
     }
+
+
+_FOLDS = st.lists(
+    st.tuples(
+        st.booleans(),  # a click, else an order
+        st.integers(0, 40),  # its minute after T0
+        st.none() | st.integers(0, 40),  # the horizon it is folded with (minutes after T0)
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(folds=_FOLDS)
+def test_a_state_kept_in_memory_folds_as_the_same_state_read_back_from_its_row(
+    folds: list[tuple[bool, int, int | None]],
+) -> None:
+    """The in-memory ``floor`` only spares work: pruning decides as from the stored row."""
+    kept: SessionState | None = None
+    stored: SessionState | None = None
+    for n, (is_click, minute, horizon_after) in enumerate(folds):
+        horizon = None if horizon_after is None else m(horizon_after)
+        read_back = None if stored is None else SessionState.from_dict(stored.to_dict())
+        if is_click:
+            event = click(f"e{n}", "product_view", "s", at(minute, n % 60))
+            kept = fold_click(kept, event, n, horizon)
+            stored = fold_click(read_back, event, n, horizon)
+        else:
+            occurred = m(minute)
+            kept = fold_purchase(kept, f"o{n}", n, occurred, horizon, names_session=True)
+            stored = fold_purchase(read_back, f"o{n}", n, occurred, horizon, names_session=True)
+        assert kept.to_dict() == stored.to_dict()
