@@ -91,6 +91,14 @@ class Result:
     expired_rows: int = 0
 
 
+#: The result of most records (results are immutable: one object serves them all).
+_APPLIED: Final = Result(Outcome.APPLIED)
+
+
+def _applied(expired_rows: int) -> Result:
+    return _APPLIED if expired_rows == 0 else Result(Outcome.APPLIED, expired_rows=expired_rows)
+
+
 @lru_cache(maxsize=256)
 def _partition_keys(partition: int) -> PartitionKeys:
     return PartitionKeys(partition)
@@ -269,7 +277,7 @@ def apply_click(
     # must still find the ids of records it redelivers (see the module docstring).
     state = fold_click(previous, click, offset, horizon)
     _store_owner(store, keys, OWNER_SESSION, click.session_id, previous, state)
-    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy, horizon))
+    return _applied(_advance(store, keys, mark, moved, policy, horizon))
 
 
 def apply_purchase(
@@ -314,4 +322,4 @@ def apply_purchase(
         names_session=names_session,
     )
     _store_owner(store, keys, kind, owner_id, previous, state)
-    return Result(Outcome.APPLIED, expired_rows=_advance(store, keys, mark, moved, policy, horizon))
+    return _applied(_advance(store, keys, mark, moved, policy, horizon))

@@ -87,8 +87,8 @@ class SessionState:
         return {
             "act": [list(entry) for entry in self.activity],
             "steps": {step: list(minutes) for step, minutes in self.steps.items()},
-            "seen": {key: list(value) for key, value in self.seen.items()},
-            "orders": {key: list(value) for key, value in self.orders.items()},
+            "seen": {key: [offset, minute] for key, (offset, minute) in self.seen.items()},
+            "orders": {key: [offset, minute] for key, (offset, minute) in self.orders.items()},
             "idx": self.indexed,
         }
 
