@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
 from domain.analytics_rows import (
     OWNER_ORDER,
@@ -108,12 +108,8 @@ def load_watermark(store: RowStore, keys: PartitionKeys) -> Watermark:
     return Watermark.from_dict(store.get(keys.watermark()))
 
 
-def _session(stored: dict[str, Any] | None) -> SessionState | None:
-    return None if stored is None else SessionState.from_dict(stored)
-
-
 def _load_owner(store: TypedRowStore, key: bytes) -> SessionState | None:
-    return store.get_row(key, _session)
+    return store.get_row(key, SessionState.from_row)
 
 
 def _count_product(

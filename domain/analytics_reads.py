@@ -31,6 +31,7 @@ from domain.analytics_rows import (
     RowReader,
     minute_row_name,
     parse_index_key,
+    read_row,
 )
 from domain.analytics_session import SessionState, active_duration_ms, reached_steps
 from domain.analytics_windows import Watermark, WindowPolicy, minute_label
@@ -72,11 +73,8 @@ def _sessions_since(rows: RowReader, keys: PartitionKeys, start: int) -> list[Se
         minute, kind, owner_id = parse_index_key(key)
         if kind != OWNER_SESSION:
             continue
-        stored = rows.get(keys.owner(kind, owner_id))
-        if stored is None:
-            continue
-        state = SessionState.from_dict(stored)
-        if state.indexed == minute:  # skip stale index entries
+        state = read_row(rows, keys.owner(kind, owner_id), SessionState.from_row)
+        if state is not None and state.indexed == minute:  # skip stale index entries
             sessions.append(state)
     return sessions
 
@@ -112,7 +110,7 @@ def partition_partial(
     For :attr:`PartialKind.SESSIONS` only ``span.end`` (``until``) matters.
     """
     keys = PartitionKeys(partition)
-    horizon = policy.horizon(Watermark.from_dict(rows.get(keys.watermark())))
+    horizon = policy.horizon(read_row(rows, keys.watermark(), Watermark.from_dict))
     if kind is PartialKind.REVENUE:
         return _revenue(rows, keys, span, horizon)
     if kind is PartialKind.PRODUCTS:
@@ -142,7 +140,7 @@ def partition_stats(rows: RowReader, partition: int) -> dict[str, Any]:
     owners = {"sessions": keys.owner(OWNER_SESSION, ""), "orders": keys.owner(OWNER_ORDER, "")}
     for name, prefix in owners.items():
         stats[name] = {"rows": sum(1 for _ in rows.scan(prefix, prefix[:-1] + b"}"))}
-    mark = Watermark.from_dict(rows.get(keys.watermark()))
+    mark = read_row(rows, keys.watermark(), Watermark.from_dict)
     stats["watermark"] = {
         "clicks": _label(mark.clicks),
         "purchases": {str(source): _label(m) for source, m in sorted(mark.purchases.items())},

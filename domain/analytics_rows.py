@@ -46,6 +46,7 @@ __all__ = [
     "TypedRowStore",
     "minute_row_name",
     "parse_index_key",
+    "read_row",
     "typed_rows",
 ]
 
@@ -138,6 +139,13 @@ class DecodingRows(TypedRowStore):
 
     def put_row(self, key: bytes, row: Row) -> None:
         self._store.put(key, row.to_dict())
+
+
+def read_row(rows: RowReader, key: bytes, decode: Decoder[Decoded]) -> Decoded:
+    """One row as an object: as held by a :class:`TypedRowStore` (no encoding), else decoded."""
+    if isinstance(rows, TypedRowStore):
+        return rows.get_row(key, decode)
+    return decode(rows.get(key))
 
 
 def typed_rows(store: RowStore | TypedRowStore) -> TypedRowStore:

@@ -115,6 +115,11 @@ class SessionState:
             floor=self.floor,
         )
 
+    @classmethod
+    def from_row(cls, data: Mapping[str, Any] | None) -> SessionState | None:
+        """:meth:`from_dict` of a stored row, None when there is none."""
+        return None if data is None else cls.from_dict(data)
+
     def pruned(self, horizon: int | None) -> SessionState:
         """Without anything older than ``horizon`` (expired minutes are never answered)."""
         if horizon is None or (self.floor is not None and self.floor >= horizon):

@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
 from domain.analytics_batch import BufferedRows
+from domain.analytics_partials import PartialKind
+from domain.analytics_query import query_range
+from domain.analytics_reads import partition_partial, partition_stats
 from domain.analytics_rows import PartitionKeys
 from domain.analytics_windows import Watermark, WindowPolicy, epoch_minute
 from domain.click_events import ClickEvent
@@ -194,3 +197,32 @@ def test_a_session_expired_and_started_again_in_a_batch_never_revives_its_old_re
         ],
         [3],
     )
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    records=streams(_CRASH_MINUTES),
+    data=st.data(),
+    kind=st.sampled_from(list(PartialKind)),
+    until=st.sampled_from([m + 1 for m in _CRASH_MINUTES]),
+    minutes=st.sampled_from([1, 5, 60, DAY]),
+)
+def test_reads_of_rows_not_written_yet_answer_as_the_written_rows(
+    records: list[Event], data: st.DataObject, kind: PartialKind, until: int, minutes: int
+) -> None:
+    """The HTTP queries read a partition's pending rows (held as objects) before they are written."""
+    offsets = run(records).offsets
+    sizes = _cuts(data, len(records), "batch")
+    written = run_batches(records[: -sizes[-1]], offsets[: -sizes[-1]], sizes[:-1])
+    pending = BufferedRows(written.store, 0, WindowPolicy())
+    for record, offset in zip(records[-sizes[-1] :], offsets[-sizes[-1] :], strict=True):
+        if isinstance(record, ClickEvent):
+            apply_click(pending, 0, offset, record, WindowPolicy())
+        else:
+            apply_purchase(pending, 0, offset, record, WindowPolicy())
+    span = query_range(minutes, epoch_minute(at(until)))
+    before = partition_partial(pending, 0, kind, span, WindowPolicy())
+    stats = partition_stats(pending, 0)
+    _write(written.store, pending)
+    assert before == partition_partial(written.store, 0, kind, span, WindowPolicy())
+    assert stats == partition_stats(written.store, 0)
