@@ -170,8 +170,7 @@ class OrderEvent:
         if self.occurred_at.tzinfo is None:
             raise InvalidEvent(f"{self.type} event {self.event_id}: occurred_at has no timezone")
         object.__setattr__(self, "occurred_at", truncate_to_millis(self.occurred_at))
-        required = _SPECS[self.type].required
-        for name in (name for name in _OPTIONAL if name in required):
+        for name in _REQUIRED[self.type]:
             if name == "items":
                 if not self.items:
                     raise InvalidEvent(f"{self.type} event {self.event_id}: items is empty")
@@ -186,6 +185,30 @@ class OrderEvent:
 
 #: The attributes a type may or may not carry, in the order ``to_wire`` writes them.
 _OPTIONAL: Final = tuple(f.name for f in fields(OrderEvent))[4:]
+#: Per type, the attributes of :data:`_OPTIONAL` it carries (the others are neither read
+#: nor written: they keep their defaults), and those it must carry.
+_CARRIED: Final[Mapping[EventType, tuple[str, ...]]] = {
+    event_type: tuple(name for name in _OPTIONAL if name in spec.fields)
+    for event_type, spec in _SPECS.items()
+}
+_REQUIRED: Final[Mapping[EventType, tuple[str, ...]]] = {
+    event_type: tuple(name for name in _OPTIONAL if name in spec.required)
+    for event_type, spec in _SPECS.items()
+}
+#: The :class:`_Reader` method that reads each attribute of :data:`_OPTIONAL`.
+_READ_AS: Final[Mapping[str, str]] = {
+    "customer_id": "ident",
+    "session_id": "ident",
+    "currency": "currency",
+    "total": "money",
+    "items": "items",
+    "reason": "text",
+    "payment_id": "ident",
+    "amount": "money",
+    "method": "text",
+    "shipment_id": "ident",
+    "carrier": "text",
+}
 
 
 class _Reader:
@@ -262,8 +285,8 @@ class _Reader:
         except InvalidTimestamp as exc:
             raise self.fail(str(exc)) from None
 
-    def items(self) -> tuple[OrderItem, ...]:
-        raw = self._raw("items")
+    def items(self, name: str = "items") -> tuple[OrderItem, ...]:
+        raw = self._raw(name)
         if raw is None:
             return ()
         if not isinstance(raw, list) or not raw:
@@ -328,22 +351,9 @@ def order_event_from_wire(topic: str, value: Mapping[str, Any]) -> OrderEvent:
     order_id = base.required_ident("order_id")
     occurred_at = base.time("occurred_at")
     reader = _Reader(topic, value, _SPECS[event_type])
+    carried = {name: getattr(reader, _READ_AS[name])(name) for name in _CARRIED[event_type]}
     event = OrderEvent(
-        event_id=event_id,
-        type=event_type,
-        order_id=order_id,
-        occurred_at=occurred_at,
-        customer_id=reader.ident("customer_id"),
-        session_id=reader.ident("session_id"),
-        currency=reader.currency("currency"),
-        total=reader.money("total"),
-        items=reader.items(),
-        reason=reader.text("reason"),
-        payment_id=reader.ident("payment_id"),
-        amount=reader.money("amount"),
-        method=reader.text("method"),
-        shipment_id=reader.ident("shipment_id"),
-        carrier=reader.text("carrier"),
+        event_id=event_id, type=event_type, order_id=order_id, occurred_at=occurred_at, **carried
     )
     if event_type is EventType.ORDER_CREATED:
         items_total = sum((item.line_total for item in event.items), Decimal(0))
@@ -374,10 +384,7 @@ def to_wire(event: OrderEvent) -> dict[str, Any]:
         "type": str(event.type),
         "order_id": event.order_id,
     }
-    carried = _SPECS[event.type].fields
-    for name in _OPTIONAL:
-        if name not in carried:
-            continue
+    for name in _CARRIED[event.type]:
         attribute = getattr(event, name)
         if name == "items":
             wire["items"] = [_item_to_wire(item) for item in event.items]

@@ -114,7 +114,10 @@ class OrderFacts:
     @property
     def created(self) -> OrderEvent | None:
         """The applied ``order_created`` event (at most one is ever applied)."""
-        return next(iter(self.of_type(EventType.ORDER_CREATED)), None)
+        for event in self.applied:  # asked several times per event: no tuple built
+            if event.type is EventType.ORDER_CREATED:
+                return event
+        return None
 
     @property
     def authorizations(self) -> tuple[OrderEvent, ...]:

@@ -81,8 +81,10 @@ DASHBOARD_SOURCE_FAILURES: Final = Counter(
 # first scrape on instead of appearing with the first increment.
 for _topic in INPUT_TOPICS:
     EVENTS_PROCESSED.labels(topic=_topic)
-for _status in OrderStatus:
-    ORDER_STATUS_CHANGES.labels(status=_status.value)
+#: The counter of each status, looked up once (``labels`` takes a lock and checks its arguments).
+_STATUS_CHANGES = {
+    _status.value: ORDER_STATUS_CHANGES.labels(status=_status.value) for _status in OrderStatus
+}
 
 
 def record_event_processed(topic: str, count: int = 1) -> None:
@@ -98,4 +100,7 @@ def record_dead_letter(stage: str, error_type: str) -> None:
 def record_status_change(status: OrderStatus | str) -> None:
     """Count one status change published on ``order-status``."""
     value = status.value if isinstance(status, OrderStatus) else str(status)
-    ORDER_STATUS_CHANGES.labels(status=value).inc()
+    counter = _STATUS_CHANGES.get(value)
+    if counter is None:
+        counter = ORDER_STATUS_CHANGES.labels(status=value)
+    counter.inc()
