@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -158,6 +158,8 @@ class OrderEvent:
     method: str | None = None
     shipment_id: str | None = None
     carrier: str | None = None
+    #: The wire form, once :func:`to_wire` built it (not a part of the event's value).
+    _wire: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Events built in code (tests, tools) get the same guarantees as parsed
@@ -184,7 +186,7 @@ class OrderEvent:
 
 
 #: The attributes a type may or may not carry, in the order ``to_wire`` writes them.
-_OPTIONAL: Final = tuple(f.name for f in fields(OrderEvent))[4:]
+_OPTIONAL: Final = tuple(f.name for f in fields(OrderEvent) if f.init)[4:]
 #: Per type, the attributes of :data:`_OPTIONAL` it carries (the others are neither read
 #: nor written: they keep their defaults), and those it must carry.
 _CARRIED: Final[Mapping[EventType, tuple[str, ...]]] = {
@@ -378,7 +380,13 @@ def to_wire(event: OrderEvent) -> dict[str, Any]:
 
     ``order_event_from_wire(event.topic, to_wire(event)) == event`` for every
     parsed event; absent optional fields are left out rather than written as null.
+    Built once per event (an order's events are written with its state at
+    every change, a created one also to ``customer-orders``): the dict is
+    shared, so callers encode it and never change it.
     """
+    cached = event._wire
+    if cached is not None:
+        return cached
     wire: dict[str, Any] = {
         "event_id": event.event_id,
         "type": str(event.type),
@@ -393,4 +401,5 @@ def to_wire(event: OrderEvent) -> dict[str, Any]:
         elif attribute is not None:
             wire[name] = attribute
     wire["occurred_at"] = format_time(event.occurred_at)
+    object.__setattr__(event, "_wire", wire)
     return wire

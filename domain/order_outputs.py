@@ -8,7 +8,7 @@ readers of those topics need nothing else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -43,10 +43,19 @@ class StatusChange:
     caused_by: str
     version: int
     occurred_at: datetime
+    #: The wire form, once :meth:`to_wire` built it (not a part of the change's value).
+    _wire: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_wire(self) -> dict[str, Any]:
-        """The DESIGN.md ``order-status`` value."""
-        return {
+        """The DESIGN.md ``order-status`` value.
+
+        Built once per change (it is published, then written with the order's
+        history at every later change): the dict is shared, so callers encode
+        it and never change it.
+        """
+        if self._wire is not None:
+            return self._wire
+        wire = {
             "order_id": self.order_id,
             "status": str(self.status),
             "previous_status": None if self.previous_status is None else str(self.previous_status),
@@ -55,6 +64,8 @@ class StatusChange:
             "version": self.version,
             "occurred_at": format_time(self.occurred_at),
         }
+        object.__setattr__(self, "_wire", wire)
+        return wire
 
     @classmethod
     def from_wire(cls, value: Mapping[str, Any]) -> StatusChange:
