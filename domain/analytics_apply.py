@@ -113,11 +113,18 @@ def _load_owner(store: TypedRowStore, key: bytes) -> SessionState | None:
 
 
 def _count_product(
-    store: TypedRowStore, key: bytes, stream: Stream, offset: int, **counts: int
+    store: TypedRowStore,
+    key: bytes,
+    stream: Stream,
+    offset: int,
+    *,
+    views: int = 0,
+    add_to_cart: int = 0,
+    units: int = 0,
 ) -> None:
     row = store.get_row(key, ProductMinute.from_dict)
     if not row.applied(stream, offset):
-        row = row.counted(stream, offset, **counts)
+        row = row.counted(stream, offset, views=views, add_to_cart=add_to_cart, units=units)
     store.put_row(key, row)
 
 

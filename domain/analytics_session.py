@@ -85,7 +85,7 @@ class SessionState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "act": [list(entry) for entry in self.activity],
+            "act": [[minute, first, last] for minute, first, last in self.activity],
             "steps": {step: list(minutes) for step, minutes in self.steps.items()},
             "seen": {key: [offset, minute] for key, (offset, minute) in self.seen.items()},
             "orders": {key: [offset, minute] for key, (offset, minute) in self.orders.items()},
@@ -203,8 +203,9 @@ def fold_click(
     at_ms = epoch_ms(click.occurred_at)
     minute = at_ms // MINUTE_MS
     steps = current.steps
-    if click.type.value in FUNNEL_STEPS:
-        steps = _with_step(steps, click.type.value, minute)
+    step = click.type.value
+    if step in FUNNEL_STEPS:
+        steps = _with_step(steps, step, minute)
     return SessionState(  # not dataclasses.replace: this runs once per click
         activity=_with_activity(current.activity, minute, at_ms),
         steps=steps,
