@@ -7,7 +7,8 @@ record: decode, validate (bad input goes to ``dead-letters``, stage
 which would otherwise expire every window of its partition), then apply it
 to the partition's rows in the ``analytics`` table
 (:mod:`domain.analytics_apply`: minute buckets, sessions, expiry, all in
-event time and idempotent). Records come in batches (``take_events``): they
+event time and idempotent). Records come in batches (a fetch at a time,
+:mod:`app.faust_patches.batch_delivery`; ``take_events`` in the agent body): they
 are applied one by one to the rows held in memory, across batches, in
 :data:`tables.analytics.analytics_cache` (:mod:`domain.analytics_batch`);
 each changed row is written once per commit, just before Faust commits the
@@ -31,6 +32,7 @@ from typing import Any, Final
 
 from faust.types import EventT
 
+from app.faust_patches.batch_delivery import deliver_in_batches
 from app.kafka.analytics_topics import SESSION_PURCHASES, analytics_input_topic
 from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
@@ -57,6 +59,7 @@ __all__ = [
     "POLICY",
     "FromTheFuture",
     "analytics",
+    "analytics_route",
     "handle_analytics_batch",
 ]
 
@@ -159,7 +162,7 @@ class _Batch:
 async def handle_analytics_batch(events: Sequence[EventT[bytes]]) -> list[Result | None]:
     """Process a batch of records, in order; bad and late input is dead-lettered, never raised.
 
-    The records are acked after this returns (``take_events`` acks then), and
+    The records are acked after this returns (the route, or ``take_events``, acks then), and
     their rows are in the commit cache by then, which writes them before Faust
     commits any offset covering them.
     """
@@ -175,3 +178,8 @@ async def analytics(stream: Any) -> None:
     """Clicks and purchases of one session meet here, in event time, a batch at a time."""
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
         await handle_analytics_batch(events)
+
+
+#: On a worker the records skip Faust's per-record path: they reach
+#: :func:`handle_analytics_batch` a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
+analytics_route = deliver_in_batches(app, analytics, handle_analytics_batch)

@@ -33,7 +33,7 @@ How to use it, for any table (analytics: :mod:`tables.analytics`):
   ``cache.peek(partition)`` (outside it; None: nothing pending, read the
   table), synchronously: no ``await`` between a read and the write it decides;
 * put a record's changes in before the record is acked (before the agent's
-  body returns, or ``take_events`` moves to the next batch), and call
+  body or batch handler returns, or ``take_events`` moves on), and call
   :meth:`CommitCache.write_if_full` between records;
 * the events' topics must be co-partitioned with the table (a partition is
   dropped when a topic partition that fed it is revoked);
