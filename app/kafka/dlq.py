@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app.kafka import topic_names
+from app.kafka.codec import decode_json_object
 
 __all__ = [
     "Original",
@@ -150,7 +151,8 @@ async def read_dead_letters(
             for tp, messages in batch.items():
                 for message in messages:
                     if message.offset < ends[tp]:
-                        record = orjson.loads(message.value)
+                        # framed when the worker writes SHOPSTREAM_OUTPUT_FORMAT=confluent-json
+                        record = decode_json_object(message.value)
                         letters.append(
                             StoredLetter(tp.partition, message.offset, record, message.key)
                         )
