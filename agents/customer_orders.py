@@ -10,8 +10,8 @@ the ``fraud-velocity`` table, alerts and holds). The rules are in
 :mod:`domain.customer_summary` and :mod:`domain.fraud`; this module only
 decodes, dispatches and dead-letters.
 
-Records come in batches (``take_events``). Rows are changed in memory, in a
-commit cache per table (:data:`tables.customers.customers_cache`,
+Records come in batches, a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
+Rows are changed in memory, in a commit cache per table (:data:`tables.customers.customers_cache`,
 :data:`tables.fraud.fraud_cache`), and written once per key just before
 Faust commits (:mod:`tables.commit_cache`), earlier when a cache is full;
 rows of revoked partitions are dropped (their records are redelivered).
@@ -37,6 +37,7 @@ from faust.types import EventT
 
 from agents.customers import count_created_order
 from agents.fraud import VelocityBatch
+from app.faust_patches.batch_delivery import deliver_in_batches
 from app.kafka.codec import UndecodableValue, decode_json_object
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
 from app.kafka.topics import customer_orders_topic
@@ -128,3 +129,8 @@ async def customer_orders(stream: Any) -> None:
     """Created orders, keyed by customer: summaries and fraud velocity, a batch at a time."""
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
         await handle_customer_orders_batch(events)
+
+
+#: On a worker the records skip Faust's per-record path: they reach
+#: :func:`handle_customer_orders_batch` a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
+customer_orders_route = deliver_in_batches(app, customer_orders, handle_customer_orders_batch)

@@ -6,19 +6,18 @@ the order's state. Commands from other stages (fraud holds, pending expiry)
 arrive on a co-partitioned internal topic and are applied here too, so each
 order has exactly one writer.
 
-Records come in batches (``take_events``). Per record: decode, validate, apply
-the pure state machine (:mod:`domain.order_lifecycle`) to the order's newest
-state, add what it decided to the batch's outputs (:mod:`agents.order_outputs`)
-and hold the new state in memory (:func:`tables.orders.hold_order`: the HTTP
-lookups and ``wait_for`` see it at once). Per batch: hand the outputs to the
-producer in whole record batches (:func:`app.kafka.topics.output_batches`),
-wait once for the broker's acknowledgement of all of them, then write each
-changed order once to the table, one write per partition
-(:func:`tables.event_scope.write_rows`). So the rule "outputs before state"
-holds for every record at the cost of one produce round trip per batch
-instead of one per record; the batch's offsets are committed after it returns
-(``take_events`` acks then), and the commit waits for the changelog writes
-(:mod:`app.faust_patches`).
+Records come in batches, a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
+Per record: decode, validate, apply the pure state machine
+(:mod:`domain.order_lifecycle`) to the order's newest state, add what it decided to the
+batch's outputs (:mod:`agents.order_outputs`) and hold the new state in memory
+(:func:`tables.orders.hold_order`: the HTTP lookups and ``wait_for`` see it at once).
+Per batch: hand the outputs to the producer in whole record batches
+(:func:`app.kafka.topics.output_batches`), wait once for the broker's acknowledgement of
+all of them, then write each changed order once to the table, one write per partition
+(:func:`tables.event_scope.write_rows`). So the rule "outputs before state" holds for
+every record at the cost of one produce round trip per batch instead of one per record;
+the batch's offsets are committed after it returns (the route acks then), and the commit
+waits for the changelog writes (:mod:`app.faust_patches`).
 
 Bad input never stops the stream: undecodable or invalid records, and records
 the domain refuses, go to ``dead-letters`` with the reason. Anything else (the
@@ -38,6 +37,7 @@ from typing import Any, Final
 from faust.types import EventT
 
 from agents.order_outputs import await_acknowledged, publish_decision
+from app.faust_patches.batch_delivery import deliver_in_batches
 from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import letter_for, send_dead_letter
 from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic, output_batches
@@ -207,3 +207,8 @@ async def order_lifecycle(stream: Any) -> None:
     """One order's events meet here, whatever topic they came from, a batch at a time."""
     async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_SECONDS):
         await handle_order_batch(events)
+
+
+#: On a worker the records skip Faust's per-record path: they reach
+#: :func:`handle_order_batch` a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
+order_route = deliver_in_batches(app, order_lifecycle, handle_order_batch)
