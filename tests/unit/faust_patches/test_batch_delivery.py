@@ -8,35 +8,49 @@ run on the route; these pin the route's own rules.
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from faust.transport.consumer import Consumer
 from faust.types import TP
 
 from app import faust_patches
 from app.faust_patches import fatal_stop
-from app.faust_patches.batch_delivery import BatchRoute, RecordEvent
+from app.faust_patches.batch_delivery import BatchRoute, RecordEvent, _ack_all
 from app.kafka import fatal
 
 CLICKS = TP("clickstream", 2)
 
 
 class _Consumer:
-    """The parts of Faust's consumer a route uses: in-flight tracking and acks."""
+    """The state of Faust's consumer a route touches: in-flight records and ack bookkeeping."""
 
-    def __init__(self) -> None:
+    def __init__(self, committed: int | None = None) -> None:
+        self.app = SimpleNamespace(topics=SimpleNamespace(acks_enabled_for=lambda topic: True))
         self._unacked_messages: set[Any] = set()
+        self._committed_offset: dict[TP, int | None] = defaultdict(lambda: committed)
+        self._acked_index: dict[TP, set[int]] = defaultdict(set)
+        self._acked: dict[TP, list[int]] = defaultdict(list)
+        self._n_acked = 0
+        self._waiting_for_ack: asyncio.Future[None] | None = None
         self.seen_in: list[int] = []
-        self.acked: list[int] = []
 
     def _on_message_in(self, tp: TP, offset: int, message: Any) -> None:
         self.seen_in.append(offset)
 
-    def ack(self, message: Any) -> bool:
-        self._unacked_messages.discard(message)
-        self.acked.append(message.offset)
-        return True
+    @property
+    def acked(self) -> list[int]:
+        return self._acked[CLICKS]
+
+    def state(self) -> tuple[Any, ...]:
+        return (
+            dict(self._acked),
+            dict(self._acked_index),
+            self._n_acked,
+            sorted(m.offset for m in self._unacked_messages),
+        )
 
 
 def _app(generation: int = 7, *, flowing: bool = True) -> Any:
@@ -64,6 +78,7 @@ def _message(offset: int, generation: int = 7) -> Any:
         headers=[],
         generation_id=generation,
         tracked=False,
+        acked=False,
     )
 
 
@@ -153,3 +168,19 @@ async def test_a_topic_other_agents_read_too_stops_the_worker(
     assert stops == [
         "agent analytics is delivered in batches, but other agents read ['clickstream']"
     ]
+
+
+def test_acking_a_batch_keeps_fausts_books_as_acking_each_record() -> None:
+    """Same lists, indexes, count and in-flight set as Faust's own ``Consumer.ack``."""
+    for committed in (None, 12):  # 11 is behind the committed offset: not recorded
+        batch = [_message(offset) for offset in (11, 12, 13, 13)]
+        faust_way, batch_way = _Consumer(committed), _Consumer(committed)
+        faust_way._unacked_messages.update(batch)
+        batch_way._unacked_messages.update(batch)
+        for message in batch:
+            Consumer.ack(faust_way, message)  # type: ignore[arg-type]
+        for message in batch:
+            message.acked = False
+        _ack_all(batch_way, batch)  # type: ignore[arg-type]
+        assert batch_way.state() == faust_way.state()
+        assert all(m.acked for m in batch)
