@@ -68,7 +68,6 @@ __all__ = [
     "Result",
     "apply_click",
     "apply_purchase",
-    "load_watermark",
 ]
 
 #: Most rows one record may delete, so expiry never stalls the stream.
@@ -102,10 +101,6 @@ def _applied(expired_rows: int) -> Result:
 @lru_cache(maxsize=256)
 def _partition_keys(partition: int) -> PartitionKeys:
     return PartitionKeys(partition)
-
-
-def load_watermark(store: RowStore, keys: PartitionKeys) -> Watermark:
-    return Watermark.from_dict(store.get(keys.watermark()))
 
 
 def _load_owner(store: TypedRowStore, key: bytes) -> SessionState | None:
