@@ -23,10 +23,16 @@ versions they were checked against: an upgrade re-checks every patch first.
   order pipeline's outputs);
 - :mod:`~app.faust_patches.bulk_table_writes` (speed-up): a table partition's
   changed rows in one RocksDB write batch and whole changelog record batches,
-  the persisted changelog offset set once per batch.
+  the persisted changelog offset set once per batch;
+- :mod:`~app.faust_patches.batch_delivery` (speed-up): the records of the
+  batched agents (order lifecycle, customer-orders, analytics) reach their
+  batch handlers a fetch at a time, around Faust's per-record path, acked
+  after the handler as Faust's stream acks them.
 
-The two speed-ups are not patches of Faust's methods but use private parts of
-Faust's store and aiokafka's producer, so the same version guard covers them.
+The speed-ups record_batches and bulk_table_writes are not patches of Faust's
+methods but use private parts of Faust's store and aiokafka's producer;
+batch_delivery replaces Faust's drain loop (a copy with one change) and keeps
+the consumer's ack books itself. The same version guard covers all three.
 
 May import: Faust, aiokafka, mode; nothing of the project (the App installs these).
 """
