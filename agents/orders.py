@@ -144,7 +144,7 @@ class OrderBatch:
             else:
                 order_event = _decode_event(message.topic, value, message.key)
                 order_id = order_event.order_id
-                previous = current_order(order_id)
+                previous = current_order(order_id, message.partition)
                 decision = apply_event(previous, order_event)
         except (InvalidEvent, InvalidCommand) as exc:
             await send_dead_letter(letter_for(message, exc, stage="validate"))

@@ -56,7 +56,7 @@ import faust
 from faust.types import TP, AppT, ConsumerT, EventT, TableT
 from mode import BaseSignalT
 
-from tables.event_scope import write_rows
+from tables.event_scope import stored_row, write_rows
 
 __all__ = [
     "CommitCache",
@@ -232,7 +232,7 @@ class KeyedRows:
     def get(self, key: Any, default: Any = None) -> Any:
         value = self._changes.get(key, _MISSING)
         if value is _MISSING:
-            return self._table.get(key, default)
+            value = stored_row(self._table, self.partition, key)
         return default if value is None else value
 
     def put(self, key: Any, value: Any) -> None:

@@ -8,7 +8,8 @@ last record taken, so it names the record whose partition the rows belong to.
 :func:`write_rows` is the one way to write a batch's rows of one partition:
 in bulk (:mod:`app.faust_patches.bulk_table_writes`: one RocksDB write batch,
 changelog record batches) on the workers' RocksDB stores, through the Table
-under :func:`as_current_event` otherwise (the in-memory store of unit tests).
+under :func:`as_current_event` otherwise (the in-memory store of unit tests);
+:func:`stored_row` reads one row of a known partition the same way.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import Any
 from faust.streams import _current_event
 from faust.types import EventT, TableT
 
-from app.faust_patches.bulk_table_writes import write_partition
+from app.faust_patches.bulk_table_writes import NOT_READ, read_partition, write_partition
 
-__all__ = ["as_current_event", "write_rows"]
+__all__ = ["as_current_event", "stored_row", "write_rows"]
 
 
 @contextmanager
@@ -48,3 +49,14 @@ def write_rows(
                 del table[key]
             else:
                 table[key] = value
+
+
+def stored_row(table: TableT[Any, Any], partition: int, key: Any) -> Any | None:
+    """The stored value of ``key`` (None: no row) in ``table``'s partition ``partition``.
+
+    One lookup in that partition's store on the workers' RocksDB stores
+    (:func:`~app.faust_patches.bulk_table_writes.read_partition`), through the
+    Table otherwise. For a batch agent that knows the partition of the key.
+    """
+    value = read_partition(table, partition, key)
+    return table.get(key) if value is NOT_READ else value

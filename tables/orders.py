@@ -18,6 +18,7 @@ from typing import Any
 
 from app.main import app, settings
 from domain.order_state import OrderState
+from tables.event_scope import stored_row
 from tables.options import rocksdb_options
 
 __all__ = ["current_order", "held_orders", "hold_order", "orders_table", "release_held"]
@@ -38,12 +39,20 @@ orders_table = app.Table(
 _held: dict[str, OrderState] = {}
 
 
-def current_order(order_id: str) -> OrderState | None:
-    """The order's newest state: held by the batch in progress, else stored, else None."""
+def current_order(order_id: str, partition: int | None = None) -> OrderState | None:
+    """The order's newest state: held by the batch in progress, else stored, else None.
+
+    ``partition``: the order's, when the caller knows it (the agent: its
+    record's), for one store lookup (:func:`tables.event_scope.stored_row`).
+    """
     held = _held.get(order_id)
     if held is not None:
         return held
-    stored: dict[str, Any] | None = orders_table.get(order_id)
+    stored: dict[str, Any] | None = (
+        orders_table.get(order_id)
+        if partition is None
+        else stored_row(orders_table, partition, order_id)
+    )
     return None if stored is None else OrderState.from_dict(stored)
 
 

@@ -23,7 +23,8 @@ versions they were checked against: an upgrade re-checks every patch first.
   order pipeline's outputs);
 - :mod:`~app.faust_patches.bulk_table_writes` (speed-up): a table partition's
   changed rows in one RocksDB write batch and whole changelog record batches,
-  the persisted changelog offset set once per batch;
+  the persisted changelog offset set once per batch; a row of a known
+  partition read with one lookup in that partition's database;
 - :mod:`~app.faust_patches.batch_delivery` (speed-up): the records of the
   batched agents (order lifecycle, customer-orders, analytics) reach their
   batch handlers a fetch at a time, around Faust's per-record path, acked

@@ -28,6 +28,8 @@ rows), same order within the partition (aiokafka keeps one in-flight batch
 per partition and sends a partition's batches in the order they were added).
 Recovery and standbys read these records like any other changelog record.
 
+:func:`read_partition` is the matching read of one row of a known partition.
+
 Used for RocksDB stores only (:func:`write_partition` returns False for
 others, e.g. the in-memory store of unit tests: the caller then writes
 through the Table). Checked against faust-streaming 0.15.3 and aiokafka
@@ -50,7 +52,7 @@ from faust.types import TP, TableT
 from app.faust_patches import fatal_stop
 from app.faust_patches.record_batches import PartitionBatches
 
-__all__ = ["await_answer", "write_partition"]
+__all__ = ["NOT_READ", "await_answer", "read_partition", "write_partition"]
 
 Row = tuple[Any, Any | None]  # (key, value); a None value deletes the key
 
@@ -82,6 +84,28 @@ def _value_bytes(store: RocksDBStore, value: Any) -> bytes | None:
     if value is None or type(value) is bytes:
         return value
     return store._encode_value(value)
+
+
+#: :func:`read_partition`'s answer for a store it cannot read (read through the Table).
+NOT_READ: Any = object()
+
+
+def read_partition(table: TableT[Any, Any], partition: int, key: Any) -> Any:
+    """The value of ``key`` in ``table``'s partition ``partition`` (None: no row), or NOT_READ.
+
+    One RocksDB lookup in the partition's database. ``table.get(key)`` costs
+    up to two per key of a batch agent (``__contains__``, then the read), each
+    in every partition's database while the key is not in the store's key
+    index (a new key; Faust knows no current event outside ``async for event
+    in stream``). The table's ``on_key_get`` (the monitor's count) is called
+    as Faust would. NOT_READ when the store is not a rocksdict RocksDB store.
+    """
+    store = getattr(table, "data", None)  # stand-in tables of unit tests have none
+    if not isinstance(store, RocksDBStore) or not store.use_rocksdict:
+        return NOT_READ
+    table.on_key_get(key)
+    value = store._db_for_partition(partition).get(_key_bytes(store, key))
+    return None if value is None else store._decode_value(value)
 
 
 def _write_store(

@@ -3,7 +3,8 @@
 :mod:`app.faust_patches.bulk_table_writes` on RocksDB:
 
 Given a Faust table on RocksDB and a started producer, when a partition's rows
-are written in bulk, then the store holds them (a delete removes the key),
+are written in bulk, then the store holds them (a delete removes the key;
+``read_partition`` reads them back from that partition only),
 the changelog partition holds the same key and value bytes in the same order
 (a delete is a tombstone), nothing goes to another partition, the commit's
 flush waits for them, and the persisted changelog offset (where recovery
@@ -30,7 +31,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 from faust.types import TP
 
-from app.faust_patches.bulk_table_writes import write_partition
+from app.faust_patches.bulk_table_writes import read_partition, write_partition
 from app.faust_patches.record_batches import MAX_BATCH_BYTES, OutputBatches
 from app.main import app as _shopstream_app  # noqa: F401  # installs the Faust patches
 from tests.support.kafka_io import end_offsets
@@ -95,6 +96,9 @@ async def test_rows_reach_the_store_and_the_changelog_in_order(
     db = table.data._db_for_partition(1)
     assert db.get(b"k0") == b'{"n":0}' and db.get(b"k2") == b'{"n":22}'
     assert db.get(b"k1") is None
+    assert read_partition(table, 1, "k2") == {"n": 22}
+    assert read_partition(table, 1, "k1") is None
+    assert read_partition(table, 0, "k2") is None  # another partition's database
     records = await _records(kafka_bootstrap, topic, 1)
     assert [(r.key, r.value) for r in records] == [
         *((f"k{n}".encode(), f'{{"n":{n}}}'.encode()) for n in range(5)),
