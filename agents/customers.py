@@ -10,8 +10,6 @@ idempotent by ``order_id``, so a re-send after a crash counts once.
 
 from __future__ import annotations
 
-from typing import Any
-
 from domain.customer_summary import CustomerSummary, OrderPlaced, count_order
 from tables.commit_cache import KeyedRows
 
@@ -21,12 +19,11 @@ __all__ = ["count_created_order"]
 def count_created_order(rows: KeyedRows, placed: OrderPlaced) -> None:
     """Fold one created order into its customer's summary held in ``rows``.
 
+    ``rows`` hold :class:`CustomerSummary` objects (:func:`tables.customers.customer_rows_cache`).
     Raises :class:`domain.customer_summary.CorruptSummary` when the stored
     summary cannot be read.
     """
-    stored: dict[str, Any] | None = rows.get(placed.customer_id)
-    summary = None if stored is None else CustomerSummary.from_dict(stored)
-    updated = count_order(summary, placed)
+    summary: CustomerSummary | None = rows.get(placed.customer_id)
     # Put even when unchanged (a redelivery): re-asserting heals a changelog record
     # lost in a crash (see agents.orders); the cache writes it once per commit anyway.
-    rows.put(placed.customer_id, stored if updated is summary else updated.to_dict())
+    rows.put(placed.customer_id, count_order(summary, placed))

@@ -22,8 +22,6 @@ recorded, flagged again with the same ids (both are idempotent downstream).
 
 from __future__ import annotations
 
-from typing import Any
-
 from faust.types import EventT
 
 from agents.order_outputs import await_acknowledged
@@ -57,8 +55,8 @@ class VelocityBatch:
         held = self.held.get(customer_id)
         if held is not None:
             return held[1]
-        stored: dict[str, Any] | None = fraud_cache.rows(event).get(customer_id)
-        return None if stored is None else CustomerVelocity.from_dict(stored)
+        stored: CustomerVelocity | None = fraud_cache.rows(event).get(customer_id)
+        return stored
 
     async def judge(self, event: EventT[bytes], created: OrderEvent) -> FraudVerdict:
         """Record the order in its customer's window, add its flags to the outputs, hold the window.
@@ -84,7 +82,7 @@ class VelocityBatch:
         """Wait for every flag's acknowledgement (a refusal raises), then cache the windows."""
         await await_acknowledged(self.outputs.submit())
         for customer_id, (event, window) in self.held.items():
-            fraud_cache.rows(event).put(customer_id, window.to_dict())
+            fraud_cache.rows(event).put(customer_id, window)
 
 
 async def _add_flags(created: OrderEvent, verdict: FraudVerdict, outputs: OutputBatches) -> None:

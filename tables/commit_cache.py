@@ -220,19 +220,28 @@ _MISSING = object()
 class KeyedRows:
     """Pending rows of one partition of a plain keyed table (read-through, last value wins).
 
-    ``get`` sees the pending value, else the table's; a pending delete reads as
-    missing. Writes come out in the order each key was first changed.
+    ``get`` sees the pending value, else the table's, read through ``decode``
+    (the values are what the agent works with; the cache's ``encode`` turns
+    them into the stored form when they are written, so a row read several
+    times in a commit interval is decoded once and encoded once); a pending
+    delete reads as missing. Writes come out in the order each key was first
+    changed.
     """
 
-    def __init__(self, table: TableT[Any, Any], partition: int) -> None:
+    def __init__(
+        self, table: TableT[Any, Any], partition: int, decode: Callable[[Any], Any] = _same
+    ) -> None:
         self._table = table
         self.partition = partition
+        self._decode = decode
         self._changes: dict[Any, Any | None] = {}
 
     def get(self, key: Any, default: Any = None) -> Any:
         value = self._changes.get(key, _MISSING)
         if value is _MISSING:
             value = stored_row(self._table, self.partition, key)
+            if value is not None:
+                value = self._decode(value)
         return default if value is None else value
 
     def put(self, key: Any, value: Any) -> None:

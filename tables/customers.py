@@ -6,19 +6,24 @@ summary has exactly one owner; served by ``GET /customers/{customer_id}``.
 The agent (:mod:`agents.customer_orders`) changes summaries in memory, in
 :data:`customers_cache` (:mod:`tables.commit_cache`), which writes each
 changed summary once per commit; :func:`stored_customer` is the one way to
-read a summary, the rows not written yet first.
+read a summary, the rows not written yet first. The cache holds
+:class:`~domain.customer_summary.CustomerSummary` objects and writes their
+``to_dict()``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from faust.types import TableT
+
 from app.main import app, settings
+from domain.customer_summary import CustomerSummary
 from tables.commit_cache import CommitCache, KeyedRows
 from tables.options import rocksdb_options
 from tables.ownership import key_partition
 
-__all__ = ["customers_cache", "customers_table", "stored_customer"]
+__all__ = ["customer_rows_cache", "customers_cache", "customers_table", "stored_customer"]
 
 customers_table = app.Table(
     "customers",
@@ -33,19 +38,28 @@ customers_table = app.Table(
 )
 
 
-def _open_rows(partition: int) -> KeyedRows:
-    return KeyedRows(customers_table, partition)
+def customer_rows_cache(table: TableT[Any, Any]) -> CommitCache[KeyedRows]:
+    """The commit cache of ``table``'s summaries: :class:`CustomerSummary` objects in
+    memory, ``to_dict()`` in the table (a stand-in table in unit tests)."""
+    return CommitCache(
+        table,
+        lambda partition: KeyedRows(table, partition, decode=CustomerSummary.from_dict),
+        encode=CustomerSummary.to_dict,
+    )
 
 
-#: Summaries (``CustomerSummary.to_dict()``) changed by the agent and not written yet.
-customers_cache: CommitCache[KeyedRows] = CommitCache(customers_table, _open_rows)
+#: Summaries changed by the agent and not written yet.
+customers_cache = customer_rows_cache(customers_table)
 
 
-def stored_customer(customer_id: str) -> dict[str, Any] | None:
-    """The customer's newest summary (as a dict): pending in the cache, else in the table."""
+def stored_customer(customer_id: str) -> CustomerSummary | None:
+    """The customer's newest summary: pending in the cache, else in the table.
+
+    Raises :class:`domain.customer_summary.CorruptSummary` for a stored row it cannot read.
+    """
     pending = customers_cache.peek(key_partition(customers_table, customer_id))
     if pending is not None:
-        stored: dict[str, Any] | None = pending.get(customer_id)
-        return stored
-    stored_now: dict[str, Any] | None = customers_table.get(customer_id)
-    return stored_now
+        summary: CustomerSummary | None = pending.get(customer_id)
+        return summary
+    stored: dict[str, Any] | None = customers_table.get(customer_id)
+    return None if stored is None else CustomerSummary.from_dict(stored)

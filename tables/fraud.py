@@ -11,11 +11,16 @@ records are acknowledged ("outputs before state", see :mod:`agents.fraud`).
 
 from __future__ import annotations
 
+from typing import Any
+
+from faust.types import TableT
+
 from app.main import app, settings
+from domain.fraud import CustomerVelocity
 from tables.commit_cache import CommitCache, KeyedRows
 from tables.options import rocksdb_options
 
-__all__ = ["fraud_cache", "fraud_velocity_table"]
+__all__ = ["fraud_cache", "fraud_velocity_table", "velocity_rows_cache"]
 
 fraud_velocity_table = app.Table(
     "fraud-velocity",
@@ -28,9 +33,15 @@ fraud_velocity_table = app.Table(
 )
 
 
-def _open_rows(partition: int) -> KeyedRows:
-    return KeyedRows(fraud_velocity_table, partition)
+def velocity_rows_cache(table: TableT[Any, Any]) -> CommitCache[KeyedRows]:
+    """The commit cache of ``table``'s windows: :class:`CustomerVelocity` objects in
+    memory, ``to_dict()`` in the table (a stand-in table in unit tests)."""
+    return CommitCache(
+        table,
+        lambda partition: KeyedRows(table, partition, decode=CustomerVelocity.from_dict),
+        encode=CustomerVelocity.to_dict,
+    )
 
 
-#: Velocity windows (``CustomerVelocity.to_dict()``) acknowledged and not written yet.
-fraud_cache: CommitCache[KeyedRows] = CommitCache(fraud_velocity_table, _open_rows)
+#: Velocity windows acknowledged and not written yet.
+fraud_cache = velocity_rows_cache(fraud_velocity_table)

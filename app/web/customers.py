@@ -7,7 +7,7 @@ from faust.web import Request, Response, View
 from app.main import app
 from app.web.responses import BadRequest, json_error, valid_id
 from app.web.routing import route_to_owner
-from domain.customer_summary import CustomerSummary, customer_view
+from domain.customer_summary import customer_view
 from tables.customers import customers_table, stored_customer
 
 __all__ = ["CustomerView"]
@@ -26,4 +26,4 @@ class CustomerView(View):
         stored = stored_customer(customer_id)  # rows not written yet included
         if stored is None:
             return json_error(self, f"unknown customer {customer_id!r}", status=404)
-        return self.json(customer_view(CustomerSummary.from_dict(stored)))
+        return self.json(customer_view(stored))

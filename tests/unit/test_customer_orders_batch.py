@@ -22,6 +22,7 @@ from app.kafka.topics import ORDER_COMMANDS
 from domain.customer_summary import CustomerSummary
 from domain.fraud import CustomerVelocity
 from tables.commit_cache import CommitCache, KeyedRows
+from tables.fraud import velocity_rows_cache
 from tests.support.batch_stand_ins import Record, RecordingOutputs, RecordingTable
 from tests.unit.domain.factories import wire_created
 
@@ -50,15 +51,12 @@ class _Stage:
     letters: list[Any]
 
 
-def _cache(table: RecordingTable) -> CommitCache[KeyedRows]:
-    return CommitCache(table, lambda p: KeyedRows(table, p))  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def stage(monkeypatch: pytest.MonkeyPatch) -> _Stage:
     """The agent with recording tables, flags acknowledged only when told, letters kept."""
     customers, velocity = RecordingTable(), RecordingTable()
-    customers_cache, fraud_cache = _cache(customers), _cache(velocity)
+    customers_cache = customer_rows.customer_rows_cache(customers)  # type: ignore[arg-type]
+    fraud_cache = velocity_rows_cache(velocity)  # type: ignore[arg-type]
     monkeypatch.setattr(customer_orders, "customers_cache", customers_cache)
     monkeypatch.setattr(customer_rows, "customers_cache", customers_cache)
     monkeypatch.setattr(customer_rows, "customers_table", customers)
@@ -89,14 +87,14 @@ async def test_summaries_are_read_from_the_cache_and_written_once_per_key_at_com
     await batch.finish()
     assert stage.customers.writes == [] and stage.velocity.writes == []  # not before the commit
     pending = customer_rows.stored_customer("c-1")  # what GET /customers/c-1 answers
-    assert pending is not None and pending["orders"] == 2
+    assert pending is not None and pending.orders == 2
     stage.customers_cache.write_all()  # what the commit sensor does
     stage.fraud_cache.write_all()
     assert sorted(stage.customers.writes) == [(PARTITION, "c-1"), (PARTITION, "c-2")]
     assert sorted(stage.velocity.writes) == [(PARTITION, "c-1"), (PARTITION, "c-2")]
     assert CustomerSummary.from_dict(stage.customers["c-1"]).orders == 2
     assert len(CustomerVelocity.from_dict(stage.velocity["c-1"]).orders) == 2
-    assert customer_rows.stored_customer("c-2") == stage.customers["c-2"]
+    assert customer_rows.stored_customer("c-2") == CustomerSummary.from_dict(stage.customers["c-2"])
     assert stage.letters == []
 
 
@@ -150,7 +148,7 @@ async def test_bad_input_is_dead_lettered_with_a_reason_and_the_batch_goes_on(
     assert [(letter.offset, letter.stage) for letter in stage.letters] == [(7, stage_name)]
     assert stage.letters[0].error
     stored = customer_rows.stored_customer("c-1")
-    assert stored is not None and stored["orders"] == 1  # the good record still counted
+    assert stored is not None and stored.orders == 1  # the good record still counted
 
 
 async def test_an_unreadable_stored_row_is_dead_lettered_at_stage_apply(stage: _Stage) -> None:
