@@ -64,6 +64,7 @@ __all__ = [
     "KeyedRows",
     "PendingRows",
     "install_commit_caches",
+    "keyed_objects_cache",
 ]
 
 logger = logging.getLogger(__name__)
@@ -259,3 +260,13 @@ class KeyedRows:
         writes = list(self._changes.items())
         self._changes = {}
         return writes
+
+
+def keyed_objects_cache(
+    table: TableT[Any, Any], decode: Callable[[Any], Any], encode: Callable[[Any], Any]
+) -> CommitCache[KeyedRows]:
+    """A commit cache of ``table``'s rows as objects: ``decode``d when first read, ``encode``d
+    when written (a stand-in table in unit tests)."""
+    return CommitCache(
+        table, lambda partition: KeyedRows(table, partition, decode=decode), encode=encode
+    )

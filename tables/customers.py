@@ -19,7 +19,7 @@ from faust.types import TableT
 
 from app.main import app, settings
 from domain.customer_summary import CustomerSummary
-from tables.commit_cache import CommitCache, KeyedRows
+from tables.commit_cache import CommitCache, KeyedRows, keyed_objects_cache
 from tables.options import rocksdb_options
 from tables.ownership import key_partition
 
@@ -39,13 +39,8 @@ customers_table = app.Table(
 
 
 def customer_rows_cache(table: TableT[Any, Any]) -> CommitCache[KeyedRows]:
-    """The commit cache of ``table``'s summaries: :class:`CustomerSummary` objects in
-    memory, ``to_dict()`` in the table (a stand-in table in unit tests)."""
-    return CommitCache(
-        table,
-        lambda partition: KeyedRows(table, partition, decode=CustomerSummary.from_dict),
-        encode=CustomerSummary.to_dict,
-    )
+    """The commit cache of ``table``'s summaries: :class:`CustomerSummary` objects in memory."""
+    return keyed_objects_cache(table, CustomerSummary.from_dict, CustomerSummary.to_dict)
 
 
 #: Summaries changed by the agent and not written yet.

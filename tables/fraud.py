@@ -17,7 +17,7 @@ from faust.types import TableT
 
 from app.main import app, settings
 from domain.fraud import CustomerVelocity
-from tables.commit_cache import CommitCache, KeyedRows
+from tables.commit_cache import CommitCache, KeyedRows, keyed_objects_cache
 from tables.options import rocksdb_options
 
 __all__ = ["fraud_cache", "fraud_velocity_table", "velocity_rows_cache"]
@@ -34,13 +34,8 @@ fraud_velocity_table = app.Table(
 
 
 def velocity_rows_cache(table: TableT[Any, Any]) -> CommitCache[KeyedRows]:
-    """The commit cache of ``table``'s windows: :class:`CustomerVelocity` objects in
-    memory, ``to_dict()`` in the table (a stand-in table in unit tests)."""
-    return CommitCache(
-        table,
-        lambda partition: KeyedRows(table, partition, decode=CustomerVelocity.from_dict),
-        encode=CustomerVelocity.to_dict,
-    )
+    """The commit cache of ``table``'s windows: :class:`CustomerVelocity` objects in memory."""
+    return keyed_objects_cache(table, CustomerVelocity.from_dict, CustomerVelocity.to_dict)
 
 
 #: Velocity windows acknowledged and not written yet.
