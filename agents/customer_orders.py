@@ -54,7 +54,9 @@ __all__ = [
     "BATCH_WITHIN_SECONDS",
     "CustomerOrdersBatch",
     "customer_orders",
+    "customer_orders_route",
     "handle_customer_orders_batch",
+    "write_cached_rows",
 ]
 
 #: Most records per batch, and the longest the first record waits for its batch to fill.
@@ -131,6 +133,14 @@ async def customer_orders(stream: Any) -> None:
         await handle_customer_orders_batch(events)
 
 
+def write_cached_rows() -> None:
+    """Write the summaries and fraud windows held for the next commit now (caught up: idle)."""
+    customers_cache.write_all()
+    fraud_cache.write_all()
+
+
 #: On a worker the records skip Faust's per-record path: they reach
 #: :func:`handle_customer_orders_batch` a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
-customer_orders_route = deliver_in_batches(app, customer_orders, handle_customer_orders_batch)
+customer_orders_route = deliver_in_batches(
+    app, customer_orders, handle_customer_orders_batch, when_caught_up=write_cached_rows
+)

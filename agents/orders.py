@@ -69,6 +69,7 @@ __all__ = [
     "OrderBatch",
     "handle_order_batch",
     "order_lifecycle",
+    "order_route",
 ]
 
 logger = logging.getLogger(__name__)

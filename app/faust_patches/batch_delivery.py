@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, cast
 
@@ -61,6 +62,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH: Final = 2000
 #: Batches waiting for a route's handler before the fetcher waits for it (backpressure).
 QUEUED_BATCHES: Final = 2
+#: Shortest time between two calls of a route's ``when_caught_up`` work.
+CAUGHT_UP_INTERVAL_SECONDS: Final = 0.25
 
 #: Takes a batch's events (Faust events, or :class:`RecordEvent` on a route).
 BatchHandler = Callable[[Sequence[Any]], Awaitable[Any]]
@@ -87,11 +90,20 @@ class RecordEvent:
 class BatchRoute:
     """One agent's topics, delivered to its batch handler by one task, a batch at a time."""
 
-    def __init__(self, app: AppT, name: str, topics: frozenset[str], handler: BatchHandler) -> None:
+    def __init__(
+        self,
+        app: AppT,
+        name: str,
+        topics: frozenset[str],
+        handler: BatchHandler,
+        when_caught_up: Callable[[], object] | None = None,
+    ) -> None:
         self.app = app
         self.name = name
         self.topics = topics
         self.handler = handler
+        self.when_caught_up = when_caught_up
+        self._last_caught_up = 0.0
         self.pending: list[Message] = []
         self._queue: asyncio.Queue[list[Message]] | None = None
         #: Records handled and acknowledged (for tests and the operations view).
@@ -159,6 +171,32 @@ class BatchRoute:
             await asyncio.Event().wait()  # never acknowledge; the worker's stop cancels this
         _ack_all(consumer, batch)
         self.delivered += len(batch)
+        if self.when_caught_up is not None and self.queue.empty():
+            self._maybe_catch_up(consumer, batch, self.when_caught_up)
+
+    def _maybe_catch_up(
+        self, consumer: Consumer, batch: list[Message], work: Callable[[], object]
+    ) -> None:
+        """Do ``work`` (``when_caught_up``) if the batch reached the end of each of its partitions.
+
+        Only then, and at most every :data:`CAUGHT_UP_INTERVAL_SECONDS`: with a
+        backlog the work keeps waiting for the commit (a commit cache writes
+        each row once per commit), while a worker that keeps up does it in
+        small parts, instead of stalling its loop for all of it at the commit.
+        """
+        now = time.monotonic()
+        if now - self._last_caught_up < CAUGHT_UP_INTERVAL_SECONDS:
+            return
+        last = {message.tp: message.offset for message in batch}
+        for tp, offset in last.items():
+            end = consumer.highwater(tp)
+            if end is None or offset + 1 < end:
+                return
+        self._last_caught_up = now
+        try:
+            work()
+        except Exception as exc:  # the records are acked: the commit must not pass the failure
+            fatal_stop.stop_worker(f"{self.name}: work when caught up raised {exc!r}", exc)
 
 
 def _ack_all(consumer: Consumer, batch: list[Message]) -> None:
@@ -206,19 +244,27 @@ class _Routes:
 _routes = _Routes()
 
 
-def deliver_in_batches(app: AppT, agent: AgentT[Any], handler: BatchHandler) -> BatchRoute:
+def deliver_in_batches(
+    app: AppT,
+    agent: AgentT[Any],
+    handler: BatchHandler,
+    *,
+    when_caught_up: Callable[[], object] | None = None,
+) -> BatchRoute:
     """Deliver ``agent``'s records to ``handler`` in batches instead of through its stream.
 
     ``handler`` gets the events of one batch (several partitions, each in
     offset order) and must never raise for a record's fault: an exception
-    stops the worker. Call at import time, beside the agent.
+    stops the worker. ``when_caught_up`` is work that may be done early when
+    the route has caught up with its partitions (see
+    :meth:`BatchRoute._maybe_catch_up`). Call at import time, beside the agent.
     """
     install()
     topics = frozenset(agent.channel.topics)  # type: ignore[attr-defined]
     taken = topics & set(_routes.by_topic)
     if taken:
         raise RuntimeError(f"topics {sorted(taken)} are already delivered in batches")
-    route = BatchRoute(app, agent.name, topics, handler)
+    route = BatchRoute(app, agent.name, topics, handler, when_caught_up)
     for topic in topics:
         _routes.by_topic[topic] = route
     app.task(route.run)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,7 +18,7 @@ from faust.transport.consumer import Consumer
 from faust.types import TP
 
 from app import faust_patches
-from app.faust_patches import fatal_stop
+from app.faust_patches import batch_delivery, fatal_stop
 from app.faust_patches.batch_delivery import BatchRoute, RecordEvent, _ack_all
 from app.kafka import fatal
 
@@ -184,3 +185,26 @@ def test_acking_a_batch_keeps_fausts_books_as_acking_each_record() -> None:
         _ack_all(batch_way, batch)  # type: ignore[arg-type]
         assert batch_way.state() == faust_way.state()
         assert all(m.acked for m in batch)
+
+
+async def test_work_waiting_for_the_commit_is_done_once_the_route_caught_up() -> None:
+    app = _app()
+    highwater = {CLICKS: 12}
+    app.consumer.highwater = highwater.get
+    done: list[int] = []
+
+    async def handler(events: Sequence[RecordEvent]) -> None:
+        return None
+
+    route = BatchRoute(app, "analytics", frozenset({CLICKS.topic}), handler, lambda: done.append(1))
+    await route._handle([_message(10)])  # 11 and beyond are still to come
+    assert done == []
+    await route._handle([_message(11)])  # the end of the partition
+    assert done == [1]
+    await route._handle([_message(12)])  # caught up again, but too soon after
+    assert done == [1]
+    route._last_caught_up -= batch_delivery.CAUGHT_UP_INTERVAL_SECONDS
+    await route.queue.put([_message(14)])  # more is waiting: not idle
+    highwater[CLICKS] = 14
+    await route._handle([_message(13)])
+    assert done == [1]
