@@ -38,6 +38,7 @@ from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
 from app.main import app
 from app.monitoring.analytics_metrics import record_analytics_outcome, record_late_event
+from app.monitoring.metrics import record_event_processed
 from app.schemas.writer_schemas import (
     SchemaViolation,
     UnknownSchemaId,
@@ -108,10 +109,12 @@ class _Batch:
         self.letters: list[DeadLetter] = []
         self.outcomes: Counter[str] = Counter()
         self.late: Counter[str] = Counter()
+        self.topics: Counter[str] = Counter()
 
     def take(self, event: EventT[bytes]) -> Result | None:
         """Apply one record to the batch's rows; bad and late input becomes a dead letter."""
         message = event.message
+        self.topics[message.topic] += 1
         try:
             decoded = decode_value(message.value)
         except UndecodableValue as exc:
@@ -157,6 +160,8 @@ class _Batch:
             record_analytics_outcome(outcome, count)
         for topic, count in self.late.items():
             record_late_event(topic, count)
+        for topic, count in self.topics.items():  # /operations' events per second
+            record_event_processed(topic, count)
 
 
 async def handle_analytics_batch(events: Sequence[EventT[bytes]]) -> list[Result | None]:

@@ -172,6 +172,10 @@ async def test_a_late_click_is_dead_lettered_and_counted_not_lost(
     # And the late click is counted as late, not as a view
     status, metrics = worker.get("/metrics")
     assert status == 200 and 'shopstream_late_events_total{topic="clicks"} 1.0' in metrics
+    # And every click handled, late and refused too, counts in /operations' events per second
+    clicks_line = 'shopstream_events_processed_total{topic="clickstream"} '
+    counted = next(line for line in metrics.splitlines() if line.startswith(clicks_line))
+    assert float(counted.removeprefix(clicks_line)) >= 3  # the worker may have had other clicks
     until = _q(base + timedelta(minutes=61))
     status, body = worker.get(f"/analytics/top-products?minutes=61&until={until}")
     assert status == 200
