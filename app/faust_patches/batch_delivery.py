@@ -41,7 +41,6 @@ topic goes to the route's pending batch instead of ``callback(message)``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, cast
@@ -55,8 +54,6 @@ from mode.utils.futures import notify
 from app.faust_patches import fatal_stop
 
 __all__ = ["MAX_BATCH", "BatchRoute", "RecordEvent", "deliver_in_batches", "install"]
-
-logger = logging.getLogger(__name__)
 
 #: Most records in one handed-over batch (a fetch can hold far more).
 MAX_BATCH: Final = 2000
@@ -106,7 +103,7 @@ class BatchRoute:
         self._last_caught_up = 0.0
         self.pending: list[Message] = []
         self._queue: asyncio.Queue[list[Message]] | None = None
-        #: Records handled and acknowledged (for tests and the operations view).
+        #: Records handled and acknowledged (for tests).
         self.delivered = 0
 
     @property
@@ -234,14 +231,8 @@ def _ack_all(consumer: Consumer, batch: list[Message]) -> None:
             notify(consumer._waiting_for_ack)
 
 
-class _Routes:
-    """The routes of this process, by topic name."""
-
-    def __init__(self) -> None:
-        self.by_topic: dict[str, BatchRoute] = {}
-
-
-_routes = _Routes()
+#: The routes of this process, by topic name (filled at import time, read by the drain loop).
+_routes_by_topic: dict[str, BatchRoute] = {}
 
 
 def deliver_in_batches(
@@ -261,12 +252,12 @@ def deliver_in_batches(
     """
     install()
     topics = frozenset(agent.channel.topics)  # type: ignore[attr-defined]
-    taken = topics & set(_routes.by_topic)
+    taken = topics & set(_routes_by_topic)
     if taken:
         raise RuntimeError(f"topics {sorted(taken)} are already delivered in batches")
     route = BatchRoute(app, agent.name, topics, handler, when_caught_up)
     for topic in topics:
-        _routes.by_topic[topic] = route
+        _routes_by_topic[topic] = route
     app.task(route.run)
     return route
 
@@ -295,8 +286,8 @@ async def _drain_messages(
     unset_flag = self.diag.unset_flag
     commit_every = self._commit_every
     acks_enabled_for = self.app.topics.acks_enabled_for
-    route_for = _routes.by_topic.get
-    routes = list(dict.fromkeys(_routes.by_topic.values()))
+    route_for = _routes_by_topic.get
+    routes = list(dict.fromkeys(_routes_by_topic.values()))
 
     yield_every = 100
     num_since_yield = 0
