@@ -9,7 +9,12 @@ from itertools import islice
 from app.kafka.topic_names import CLICKSTREAM
 from loadgen import SimEvent, SimulationOptions, generate_events
 
-__all__ = ["clicks", "mix", "product_events", "records"]
+__all__ = ["clicks", "mix", "order_pipeline_mix", "product_events", "records"]
+
+#: Records of the simulate mix per order, payment or shipment record in it (about 11.3:
+#: 8.85 % of the mix are not clicks), with room to spare: the event time of the
+#: orders-only mix spans this many milliseconds per record and still ends before now.
+MIX_RECORDS_PER_ORDER_RECORD = 13
 
 
 def _options(count: int, seed: int, end: datetime | None = None) -> SimulationOptions:
@@ -19,9 +24,22 @@ def _options(count: int, seed: int, end: datetime | None = None) -> SimulationOp
     return SimulationOptions(rate=0, count=count * 20, seed=seed, start_time=start)
 
 
+def _compact(event: SimEvent) -> SimEvent:
+    """The event with a value of its own size: orjson's output keeps a ~4 KiB buffer, so a
+    list of 400,000 generated records held 1.6 GiB instead of about 130 MiB."""
+    return SimEvent(event.topic, event.key, bytes(memoryview(event.value)))
+
+
 def mix(count: int, seed: int) -> list[SimEvent]:
     """The first ``count`` records of the realistic mix (orders, payments, shipments, clicks)."""
-    return list(islice(generate_events(_options(count, seed)), count))
+    return [_compact(e) for e in islice(generate_events(_options(count, seed)), count)]
+
+
+def order_pipeline_mix(count: int, seed: int) -> list[SimEvent]:
+    """``count`` records of the realistic mix without its clicks (orders, payments, shipments)."""
+    span = count * MIX_RECORDS_PER_ORDER_RECORD
+    stream = (e for e in generate_events(_options(span, seed)) if e.topic != CLICKSTREAM)
+    return [_compact(e) for e in islice(stream, count)]
 
 
 def clicks(count: int, seed: int, end: datetime | None = None) -> list[SimEvent]:
@@ -32,7 +50,7 @@ def clicks(count: int, seed: int, end: datetime | None = None) -> list[SimEvent]
     stream: Iterator[SimEvent] = (
         e for e in generate_events(_options(count * 2, seed, end)) if e.topic == CLICKSTREAM
     )
-    return list(islice(stream, count))
+    return [_compact(e) for e in islice(stream, count)]
 
 
 def product_events(events: list[SimEvent]) -> int:

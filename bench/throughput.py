@@ -10,14 +10,13 @@ ShopStream's worker. Then the realistic mix of ``shopstream simulate``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import islice
 
 from app.kafka.topic_names import (
     CLICKSTREAM,
     INPUT_TOPICS,
     ORDER_PIPELINE_TOPICS,
 )
-from bench.events import clicks, mix, product_events, records
+from bench.events import clicks, mix, order_pipeline_mix, product_events, records
 from bench.harness import Harness
 from bench.kafka import create_topics, preload
 from bench.report import Row
@@ -86,9 +85,7 @@ async def _orders_mix_repeat(
     h: Harness, rep: int, add: Callable[[str, float | None], None]
 ) -> None:
     """The order pipeline alone: the simulate mix without its clickstream records."""
-    wanted = h.config.mix // 2  # the order pipeline alone is slower per record: half the records
-    stream = (e for e in mix(wanted * 8, h.config.seed + rep) if e.topic != CLICKSTREAM)
-    events = list(islice(stream, wanted))
+    events = order_pipeline_mix(h.config.orders_mix, h.config.seed + rep)
     await h.fresh_topics()
     await preload(h.bootstrap, records(events))
     h.log(f"pre-loaded {len(events)} orders/payments/shipments records of the simulate mix")
