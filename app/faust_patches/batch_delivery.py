@@ -42,18 +42,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING, Consumer
-from faust.types import AgentT, AppT, Message
-from faust.types.tuples import ack_lock
+from faust.types import TP, AgentT, AppT, Message
+from faust.types.tuples import ConsumerMessage, ack_lock
 from mode import Service
 from mode.utils.futures import notify
 
 from app.faust_patches import fatal_stop
 
-__all__ = ["MAX_BATCH", "BatchRoute", "RecordEvent", "deliver_in_batches", "install"]
+__all__ = ["MAX_BATCH", "BatchRoute", "RoutedMessage", "deliver_in_batches", "install"]
 
 #: Most records in one handed-over batch (a fetch can hold far more).
 MAX_BATCH: Final = 2000
@@ -62,26 +62,50 @@ QUEUED_BATCHES: Final = 2
 #: Shortest time between two calls of a route's ``when_caught_up`` work.
 CAUGHT_UP_INTERVAL_SECONDS: Final = 0.25
 
-#: Takes a batch's events (Faust events, or :class:`RecordEvent` on a route).
+#: Takes a batch's events (Faust events, or :class:`RoutedMessage` on a route).
 BatchHandler = Callable[[Sequence[Any]], Awaitable[Any]]
 
 
-class RecordEvent:
-    """A routed record as its handler sees it: a Faust event's fields, without its cost per record.
+class RoutedMessage(ConsumerMessage):
+    """A routed record: Faust's consumer message, built in one step, and its own event.
 
-    Not a ``faust.Event`` (whose construction is a tenth of a click's cost):
-    the route, not the handler, acknowledges the records. ``key`` and
-    ``value`` are the raw bytes (routed agents read raw topics).
+    Faust makes two objects per record on top of aiokafka's (its
+    ``ConsumerMessage`` in ``Consumer._to_message``, then an ``Event`` in the
+    stream); a route needs neither call nor the event: a handler reads an
+    event's ``message``, ``key``, ``value`` and ``headers``, and this message
+    has them all (``message`` is itself). The fields are those
+    ``_to_message`` gives (a unit test compares every slot); the route, not
+    the handler, acknowledges it.
     """
 
-    __slots__ = ("__weakref__", "app", "headers", "key", "message", "value")
+    __slots__ = ()
 
-    def __init__(self, app: AppT, message: Message) -> None:
-        self.app = app
-        self.message = message
-        self.key = message.key
-        self.value = message.value
-        self.headers = message.headers
+    def __init__(self, tp: TP, record: Any, generation_id: int) -> None:
+        timestamp = record.timestamp
+        self.topic = tp.topic
+        self.partition = tp.partition
+        self.offset = record.offset
+        self.timestamp = timestamp / 1000.0 if timestamp is not None else None  # type: ignore[assignment]
+        self.timestamp_type = record.timestamp_type
+        self.headers = record.headers
+        self.key = record.key
+        self.value = record.value
+        self.checksum = record.checksum
+        self.serialized_key_size = record.serialized_key_size
+        self.serialized_value_size = record.serialized_value_size
+        self.acked = False
+        self.refcount = 0
+        self.tp = tp
+        self.tracked = False
+        self.time_in = None
+        self.time_out = None
+        self.time_total = None
+        self.generation_id = generation_id
+
+    @property
+    def message(self) -> RoutedMessage:
+        """The record itself: what a handler reads as ``event.message``."""
+        return self
 
 
 class BatchRoute:
@@ -101,23 +125,23 @@ class BatchRoute:
         self.handler = handler
         self.when_caught_up = when_caught_up
         self._last_caught_up = 0.0
-        self.pending: list[Message] = []
-        self._queue: asyncio.Queue[list[Message]] | None = None
+        self.pending: list[RoutedMessage] = []
+        self._queue: asyncio.Queue[list[RoutedMessage]] | None = None
         #: Records handled and acknowledged (for tests).
         self.delivered = 0
 
     @property
-    def queue(self) -> asyncio.Queue[list[Message]]:
+    def queue(self) -> asyncio.Queue[list[RoutedMessage]]:
         """Made on first use, on the worker's running loop."""
         if self._queue is None:
             self._queue = asyncio.Queue(maxsize=QUEUED_BATCHES)
         return self._queue
 
-    def take_pending(self) -> list[Message]:
+    def take_pending(self) -> list[RoutedMessage]:
         batch, self.pending = self.pending, []
         return batch
 
-    def current(self, batch: list[Message]) -> list[Message]:
+    def current(self, batch: list[RoutedMessage]) -> list[RoutedMessage]:
         """The records Faust's stream would still process: same generation, flow active."""
         app = self.app
         if not app.flow_control.is_active():
@@ -147,7 +171,7 @@ class BatchRoute:
             if batch:
                 await self._handle(batch)
 
-    async def _handle(self, batch: list[Message]) -> None:
+    async def _handle(self, batch: list[RoutedMessage]) -> None:
         app = self.app
         consumer = cast(Consumer, app.consumer)
         unacked = consumer._unacked_messages
@@ -156,9 +180,8 @@ class BatchRoute:
             message.tracked = True
             unacked.add(message)
             on_message_in(message.tp, message.offset, message)
-        events = [RecordEvent(app, message) for message in batch]
         try:
-            await self.handler(events)
+            await self.handler(batch)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # nothing may be acknowledged after this
@@ -172,7 +195,7 @@ class BatchRoute:
             self._maybe_catch_up(consumer, batch, self.when_caught_up)
 
     def _maybe_catch_up(
-        self, consumer: Consumer, batch: list[Message], work: Callable[[], object]
+        self, consumer: Consumer, batch: list[RoutedMessage], work: Callable[[], object]
     ) -> None:
         """Do ``work`` (``when_caught_up``) if the batch reached the end of each of its partitions.
 
@@ -196,7 +219,7 @@ class BatchRoute:
             fatal_stop.stop_worker(f"{self.name}: work when caught up raised {exc!r}", exc)
 
 
-def _ack_all(consumer: Consumer, batch: list[Message]) -> None:
+def _ack_all(consumer: Consumer, batch: Sequence[Message]) -> None:
     """``Consumer.ack`` for every record of the batch, under one acquisition of Faust's lock.
 
     The same bookkeeping as faust-streaming 0.15.3's ``Consumer.ack``
@@ -273,68 +296,25 @@ async def _deliver(consumer: Consumer, routes: Sequence[BatchRoute]) -> None:
 async def _drain_messages(
     self: Consumer, fetcher: Service
 ) -> None:  # pragma: no cover - Faust's loop
-    """Faust's drain loop; a routed topic's record joins its route's batch (module docstring)."""
-    callback = self.callback
-    getmany = self.getmany
+    """Faust's drain loop; a routed topic's records join its route's batch (module docstring)."""
     consumer_should_stop = self._stopped.is_set
     fetcher_should_stop = fetcher._stopped.is_set
-
-    get_read_offset = self._read_offset.__getitem__
-    set_read_offset = self._read_offset.__setitem__
     flag_consumer_fetching = CONSUMER_FETCHING
     set_flag = self.diag.set_flag
     unset_flag = self.diag.unset_flag
-    commit_every = self._commit_every
-    acks_enabled_for = self.app.topics.acks_enabled_for
-    route_for = _routes_by_topic.get
     routes = list(dict.fromkeys(_routes_by_topic.values()))
-
-    yield_every = 100
-    num_since_yield = 0
-    sleep = asyncio.sleep
 
     try:
         while not (consumer_should_stop() or fetcher_should_stop()):
             set_flag(flag_consumer_fetching)
-            ait = getmany(timeout=1.0)
 
             # Sleeping because sometimes getmany is called in a loop
             # never releasing to the event loop
             await self.sleep(0)
             if not self.should_stop:
-                async for tp, message in ait:
-                    num_since_yield += 1
-                    if num_since_yield > yield_every:
-                        await sleep(0)
-                        num_since_yield = 0
-
-                    offset = message.offset
-                    r_offset = get_read_offset(tp)
-                    if r_offset is None or offset >= r_offset:
-                        gap = offset - (r_offset or 0)
-                        # We have a gap in income messages
-                        if gap > 1 and r_offset:
-                            acks_enabled = acks_enabled_for(message.topic)
-                            if acks_enabled:
-                                await self._add_gap(tp, r_offset + 1, offset)
-                        if commit_every is not None and self._n_acked >= commit_every:
-                            self._n_acked = 0
-                            await self.commit()
-                        route = route_for(tp.topic)
-                        if route is not None:
-                            route.pending.append(message)
-                            if len(route.pending) >= MAX_BATCH:
-                                await _deliver(self, (route,))
-                        else:
-                            await self.wait_first(callback(message), self.suspend_flow.wait())
-                        set_read_offset(tp, offset)
-                    else:
-                        self.log.dev(
-                            "DROPPED MESSAGE ROFF %r: k=%r v=%r",
-                            offset,
-                            message.key,
-                            message.value,
-                        )
+                records, active_partitions = await self._wait_next_records(1.0)
+                if records is not None and not self.should_stop:
+                    await _take_fetch(self, records, active_partitions)
                 await _deliver(self, routes)
                 unset_flag(flag_consumer_fetching)
 
@@ -355,6 +335,150 @@ async def _drain_messages(
         raise
     finally:
         unset_flag(flag_consumer_fetching)
+
+
+async def _take_fetch(
+    self: Consumer, records: Mapping[TP, list[Any]], active_partitions: set[TP] | None
+) -> None:
+    """One fetch: routed partitions a partition at a time, the others through Faust's path.
+
+    Faust's ``Consumer.getmany`` (0.15.3, ``transport/consumer.py:739-775``)
+    stops taking a fetch when the flow stops or the generation changes, and
+    skips partitions that are neither active nor buffered; both paths here
+    keep those rules.
+    """
+    if not self.flow_active:
+        self.log.dev("getmany called while flow not active. Seek back to committed offsets.")
+        try:
+            await self.perform_seek()
+        except Exception as ex:
+            self.log.warning(f"exception performing seek when flow not active {ex}")
+        return
+    generation_id = self.app.consumer_generation_id
+    routed = {tp: got for tp, got in records.items() if tp.topic in _routes_by_topic}
+    for tp, got in routed.items():
+        if not await _take_routed(self, tp, got, generation_id, active_partitions):
+            return
+    if len(routed) < len(records):
+        rest = {tp: got for tp, got in records.items() if tp not in routed}
+        await _take_one_by_one(self, rest, generation_id, active_partitions)
+
+
+def _taking(self: Consumer, generation_id: int) -> bool:
+    """Faust's stream would still take records: flow active, same consumer generation."""
+    return self.flow_active and self.app.consumer_generation_id == generation_id
+
+
+def _accepts(self: Consumer, tp: TP, active_partitions: set[TP] | None) -> bool:
+    return active_partitions is None or tp in active_partitions or tp in self._buffered_partitions
+
+
+async def _take_routed(
+    self: Consumer,
+    tp: TP,
+    records: list[Any],
+    generation_id: int,
+    active_partitions: set[TP] | None,
+) -> bool:
+    """A routed partition's records onto its route's pending batch; False: stop taking the fetch.
+
+    The bookkeeping of Faust's drain loop per record (read offset, gaps,
+    ``commit_every``) without its per-record awaits; the flow, generation and
+    partition checks Faust makes per record are made again after every await
+    (nothing can change them in between).
+    """
+    if not _taking(self, generation_id):
+        return False
+    if not _accepts(self, tp, active_partitions):
+        return True
+    self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+    route = _routes_by_topic[tp.topic]
+    read_offsets = self._read_offset
+    commit_every = self._commit_every
+    for record in records:
+        offset = record.offset
+        r_offset = read_offsets[tp]
+        if r_offset is not None and offset < r_offset:
+            self.log.dev("DROPPED MESSAGE ROFF %r: k=%r v=%r", offset, record.key, record.value)
+            continue
+        awaited = False
+        if r_offset and offset - r_offset > 1 and self.app.topics.acks_enabled_for(tp.topic):
+            await self._add_gap(tp, r_offset + 1, offset)  # a gap in the offsets
+            awaited = True
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
+            awaited = True
+        if awaited:
+            if not _taking(self, generation_id):
+                return False
+            if not _accepts(self, tp, active_partitions):
+                return True
+        pending = route.pending
+        pending.append(RoutedMessage(tp, record, generation_id))
+        read_offsets[tp] = offset
+        if len(pending) >= MAX_BATCH:
+            await _deliver(self, (route,))
+            if not _taking(self, generation_id):
+                return False
+            if not _accepts(self, tp, active_partitions):
+                return True
+    return True
+
+
+async def _take_one_by_one(
+    self: Consumer,
+    records: Mapping[TP, list[Any]],
+    generation_id: int,
+    active_partitions: set[TP] | None,
+) -> None:
+    """Faust's path, unchanged: round robin over the partitions, each record to ``callback``.
+
+    The body of 0.15.3's ``getmany`` (``transport/consumer.py:744-766``) and of
+    its drain loop's per-record part (``transport/consumer.py:1201-1231``).
+    """
+    callback = self.callback
+    to_message = self._to_message
+    get_read_offset = self._read_offset.__getitem__
+    set_read_offset = self._read_offset.__setitem__
+    commit_every = self._commit_every
+    acks_enabled_for = self.app.topics.acks_enabled_for
+    yield_every = 100
+    num_since_yield = 0
+    for tp, record in self.scheduler.iterate(records):
+        if not _taking(self, generation_id):
+            break
+        if not _accepts(self, tp, active_partitions):
+            continue
+        self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
+        message = to_message(tp, record)
+
+        num_since_yield += 1
+        if num_since_yield > yield_every:
+            await asyncio.sleep(0)
+            num_since_yield = 0
+
+        offset = message.offset
+        r_offset = get_read_offset(tp)
+        if r_offset is None or offset >= r_offset:
+            gap = offset - (r_offset or 0)
+            # We have a gap in income messages
+            if gap > 1 and r_offset:
+                acks_enabled = acks_enabled_for(message.topic)
+                if acks_enabled:
+                    await self._add_gap(tp, r_offset + 1, offset)
+            if commit_every is not None and self._n_acked >= commit_every:
+                self._n_acked = 0
+                await self.commit()
+            await self.wait_first(callback(message), self.suspend_flow.wait())
+            set_read_offset(tp, offset)
+        else:
+            self.log.dev(
+                "DROPPED MESSAGE ROFF %r: k=%r v=%r",
+                offset,
+                message.key,
+                message.value,
+            )
 
 
 def install() -> None:

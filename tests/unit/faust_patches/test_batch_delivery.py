@@ -14,12 +14,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from faust.transport.consumer import Consumer
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from faust.types import TP
+from faust.types.tuples import Message
 
 from app import faust_patches
 from app.faust_patches import batch_delivery, fatal_stop
-from app.faust_patches.batch_delivery import BatchRoute, RecordEvent, _ack_all
+from app.faust_patches.batch_delivery import BatchRoute, RoutedMessage, _ack_all, _take_routed
 from app.kafka import fatal
 
 CLICKS = TP("clickstream", 2)
@@ -62,25 +65,24 @@ def _app(generation: int = 7, *, flowing: bool = True) -> Any:
     )
 
 
-class _Message(SimpleNamespace):
-    """A fetched record (hashable by identity, as Faust's messages are)."""
-
-    __hash__ = object.__hash__  # type: ignore[assignment]
-
-
-def _message(offset: int, generation: int = 7) -> Any:
-    return _Message(
-        tp=CLICKS,
-        topic=CLICKS.topic,
-        partition=CLICKS.partition,
-        offset=offset,
-        key=b"s-1",
-        value=b"{}",
-        headers=[],
-        generation_id=generation,
-        tracked=False,
-        acked=False,
+def _record(offset: int, timestamp: int | None = 1_764_662_400_123) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        CLICKS.topic,
+        CLICKS.partition,
+        offset,
+        timestamp,
+        0,
+        b"s-1",
+        b"{}",
+        None,
+        3,
+        2,
+        (("h", b"v"),),
     )
+
+
+def _message(offset: int, generation: int = 7) -> RoutedMessage:
+    return RoutedMessage(CLICKS, _record(offset), generation)
 
 
 def _route(app: Any, handler: Any) -> BatchRoute:
@@ -91,7 +93,7 @@ async def test_the_batch_is_in_flight_while_handled_and_acked_after() -> None:
     app = _app()
     during: list[set[int]] = []
 
-    async def handler(events: list[RecordEvent]) -> None:
+    async def handler(events: list[RoutedMessage]) -> None:
         during.append({m.offset for m in app.consumer._unacked_messages})
         assert [(e.message.offset, e.key, e.value) for e in events] == [
             (10, b"s-1", b"{}"),
@@ -119,7 +121,7 @@ async def test_a_handler_that_raises_stops_the_worker_and_acks_nothing(
     monkeypatch.setattr(fatal_stop, "stop_worker", lambda reason, cause=None: stops.append(reason))
     app = _app()
 
-    async def handler(events: list[RecordEvent]) -> None:
+    async def handler(events: list[RoutedMessage]) -> None:
         raise RuntimeError("table write failed")
 
     handling = asyncio.create_task(_route(app, handler)._handle([_message(5)]))
@@ -143,7 +145,7 @@ async def test_waiting_batches_are_handled_together_in_order() -> None:
     app.topics = SimpleNamespace(_topic_name_index={CLICKS.topic: {object()}})
     handled: list[list[int]] = []
 
-    async def handler(events: list[RecordEvent]) -> None:
+    async def handler(events: list[RoutedMessage]) -> None:
         handled.append([e.message.offset for e in events])
 
     route = _route(app, handler)
@@ -193,7 +195,7 @@ async def test_work_waiting_for_the_commit_is_done_once_the_route_caught_up() ->
     app.consumer.highwater = highwater.get
     done: list[int] = []
 
-    async def handler(events: Sequence[RecordEvent]) -> None:
+    async def handler(events: Sequence[RoutedMessage]) -> None:
         return None
 
     route = BatchRoute(app, "analytics", frozenset({CLICKS.topic}), handler, lambda: done.append(1))
@@ -208,3 +210,89 @@ async def test_work_waiting_for_the_commit_is_done_once_the_route_caught_up() ->
     highwater[CLICKS] = 14
     await route._handle([_message(13)])
     assert done == [1]
+
+
+def test_a_routed_message_has_every_field_fausts_consumer_message_has() -> None:
+    for timestamp in (1_764_662_400_123, None):
+        record = _record(41, timestamp)
+        consumer = SimpleNamespace(app=SimpleNamespace(consumer_generation_id=7))
+        fausts = AIOKafkaConsumer._to_message(consumer, CLICKS, record)  # type: ignore[arg-type]
+        routed = RoutedMessage(CLICKS, record, 7)
+        for slot in Message.__slots__:
+            if slot not in ("span", "__weakref__"):  # never set by Faust's constructor either
+                assert getattr(routed, slot) == getattr(fausts, slot), slot
+        assert type(fausts).on_final_ack is type(routed).on_final_ack
+        assert routed.message is routed
+
+
+class _Fetching(_Consumer):
+    """What the drain loop reads of Faust's consumer while it takes a routed partition."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.app = app
+        self.flow_active = True
+        self._read_offset: dict[TP, int | None] = defaultdict(lambda: None)
+        self._buffered_partitions: set[TP] = set()
+        self._commit_every: int | None = None
+        self.gaps: list[tuple[TP, int, int]] = []
+        self.log = SimpleNamespace(dev=lambda *args: None)
+
+    def highwater(self, tp: TP) -> int:
+        return 100
+
+    async def _add_gap(self, tp: TP, start: int, end: int) -> None:
+        self.gaps.append((tp, start, end))
+        if self.app.on_gap is not None:
+            self.app.on_gap()
+
+
+def _fetching(monkeypatch: pytest.MonkeyPatch) -> tuple[_Fetching, BatchRoute]:
+    app = SimpleNamespace(
+        consumer_generation_id=7,
+        topics=SimpleNamespace(acks_enabled_for=lambda topic: True),
+        monitor=SimpleNamespace(track_tp_end_offset=lambda tp, offset: None),
+        on_gap=None,
+    )
+    route = BatchRoute(app, "analytics", frozenset({CLICKS.topic}), None)  # type: ignore[arg-type]
+    monkeypatch.setitem(batch_delivery._routes_by_topic, CLICKS.topic, route)
+    return _Fetching(app), route
+
+
+async def test_a_routed_partition_is_taken_with_fausts_offset_books(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer, route = _fetching(monkeypatch)
+    consumer._read_offset[CLICKS] = 6
+    records = [_record(offset) for offset in (5, 6, 7, 9)]  # 5 was read; 8 is a gap
+    assert await _take_routed(consumer, CLICKS, records, 7, {CLICKS})  # type: ignore[arg-type]
+    assert [(m.offset, m.generation_id) for m in route.pending] == [(6, 7), (7, 7), (9, 7)]
+    assert consumer._read_offset[CLICKS] == 9
+    assert consumer.gaps == [(CLICKS, 8, 9)]
+
+
+async def test_a_partition_neither_active_nor_buffered_is_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer, route = _fetching(monkeypatch)
+    assert await _take_routed(consumer, CLICKS, [_record(1)], 7, set())  # type: ignore[arg-type]
+    assert route.pending == []
+    consumer._buffered_partitions.add(CLICKS)
+    assert await _take_routed(consumer, CLICKS, [_record(1)], 7, set())  # type: ignore[arg-type]
+    assert [m.offset for m in route.pending] == [1]
+
+
+async def test_taking_stops_when_the_generation_changes_during_an_await(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer, route = _fetching(monkeypatch)
+    consumer._read_offset[CLICKS] = 1
+
+    def rebalanced() -> None:
+        consumer.app.consumer_generation_id = 8
+
+    consumer.app.on_gap = rebalanced
+    records = [_record(offset) for offset in (2, 4, 5)]
+    assert not await _take_routed(consumer, CLICKS, records, 7, {CLICKS})  # type: ignore[arg-type]
+    assert [m.offset for m in route.pending] == [2]  # 4 came after the gap's await: not taken
+    assert consumer._read_offset[CLICKS] == 2
