@@ -54,6 +54,7 @@ __all__ = [
     "PERCENTILES",
     "DeliveryFailed",
     "DeliveryLedger",
+    "LoadProducer",
     "histogram_percentiles",
     "match_status_latencies",
     "run_latency",
@@ -209,29 +210,43 @@ async def _probe(session: aiohttp.ClientSession, url: str, sent_at: float, level
                 level.http_ms.append((time.perf_counter() - sent_at) * 1000)
 
 
-def _producer(bootstrap: str, ledger: DeliveryLedger) -> Producer:
-    return Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": LINGER_MS,
-            "on_delivery": ledger.report,
-        }
-    )
+class LoadProducer:
+    """One idempotent librdkafka producer for all the levels of a repeat (its start, the
+    producer id and the metadata, cost the first second of a level when it was made per
+    level: deliveries took up to 0.8 s); each level counts its deliveries in its own ledger."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.ledger = DeliveryLedger()
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": LINGER_MS,
+                "on_delivery": self._report,
+            }
+        )
+
+    def _report(self, error: KafkaError | None, message: Message | None) -> None:
+        self.ledger.report(error, message)
+
+    def new_level(self) -> DeliveryLedger:
+        self.ledger = DeliveryLedger()
+        return self.ledger
 
 
 async def _offer(
     h: Harness,
     base_url: str,
+    load: LoadProducer,
     watcher: StatusWatcher,
     events: Iterator[SimEvent],
     rate: float,
     seconds: float,
 ) -> tuple[list[float], list[float]]:
     """Produce ``rate`` events/s for ``seconds``; (status latencies, HTTP latencies) in ms."""
-    ledger = DeliveryLedger()
-    producer = _producer(h.bootstrap, ledger)
+    ledger = load.new_level()
+    producer = load.producer
     watcher.take()  # the previous level's late records are not this one's
     level = _Level(started=time.perf_counter())
     probes: set[asyncio.Task[None]] = set()
@@ -308,12 +323,15 @@ async def _run_latency(h: Harness, max_rate: float | None) -> list[Row]:
                 SimulationOptions(rate=top, count=10**9, seed=cfg.seed + rep, concurrency=32)
             )
             watcher = StatusWatcher(h.bootstrap, cfg.partitions)
+            producer = LoadProducer(h.bootstrap)
             try:
-                await _offer(h, worker.base_url, watcher, events, 0.5 * top, WARMUP_LEVEL_SECONDS)
+                await _offer(
+                    h, worker.base_url, producer, watcher, events, 0.5 * top, WARMUP_LEVEL_SECONDS
+                )
                 for load in cfg.latency_loads:
                     rate = max(1.0, load * top)
                     found = await _offer(
-                        h, worker.base_url, watcher, events, rate, cfg.latency_seconds
+                        h, worker.base_url, producer, watcher, events, rate, cfg.latency_seconds
                     )
                     case = f"{load:.0%} of max ({rate:.0f} events/s)"
                     for what, samples in zip(("order-status", "HTTP"), found, strict=True):
