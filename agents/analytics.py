@@ -137,7 +137,7 @@ class _Batch:
             return None
         if rows.must_write:
             analytics_cache.write(message.partition)
-        self.outcomes[result.outcome.value] += 1
+        self.outcomes[result.outcome] += 1  # a str: Outcome.APPLIED counts as "applied"
         if result.outcome is Outcome.LATE:
             self.late[stream.name.lower()] += 1
             reason = result.reason or "late"
@@ -157,7 +157,7 @@ class _Batch:
         analytics_cache.write_if_full()
         await send_dead_letters(self.letters)
         for outcome, count in self.outcomes.items():
-            record_analytics_outcome(outcome, count)
+            record_analytics_outcome(str(outcome), count)
         for topic, count in self.late.items():
             record_late_event(topic, count)
         for topic, count in self.topics.items():  # /operations' events per second

@@ -206,8 +206,13 @@ def parse_index_key(key: bytes) -> tuple[int, str, str]:
     return minute_from_label(label), kind, owner_id
 
 
+#: The code of each stream in the rows' offsets (a dict lookup: ``Stream.value`` is a
+#: Python property, a few per click).
+_CODE: Final = {stream: stream.value for stream in Stream}
+
+
 def _applied(offsets: dict[str, int], stream: Stream, offset: int) -> bool:
-    return offsets.get(stream.value, -1) >= offset
+    return offsets.get(_CODE[stream], -1) >= offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,7 @@ class ProductMinute:
             views=self.views + views,
             add_to_cart=self.add_to_cart + add_to_cart,
             purchases=self.purchases + units,
-            offsets={**self.offsets, stream.value: offset},
+            offsets={**self.offsets, _CODE[stream]: offset},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,7 +269,7 @@ class RevenueMinute:
             self,
             revenue=self.revenue + total,
             orders=self.orders + 1,
-            offsets={**self.offsets, stream.value: offset},
+            offsets={**self.offsets, _CODE[stream]: offset},
         )
 
     def to_dict(self) -> dict[str, Any]:
