@@ -86,19 +86,38 @@ def _type(value: Mapping[str, Any]) -> ClickType:
     return found
 
 
+def _plain_id(raw: object) -> bool:
+    """Whether ``raw`` is an id :func:`_ident` takes as it is (the check of nearly every id).
+
+    ``not isspace()`` of a non-empty string is ``strip()`` leaving something.
+    """
+    return type(raw) is str and 0 < len(raw) <= MAX_ID_LENGTH and not raw.isspace()
+
+
 def click_event_from_wire(value: Mapping[str, Any], *, key: bytes | None = None) -> ClickEvent:
     """Validate one decoded clickstream value; ``key`` (when given) must be its session.
 
     The key check matters: a session's clicks and purchases must meet on one
     partition, which only holds when the record is keyed by ``session_id``.
+    Ids that pass :func:`_plain_id` are taken without a call each (this runs
+    once per click); anything else goes through :func:`_ident`, which says
+    what is wrong.
     """
     if not isinstance(value, Mapping):
         raise _fail(f"value is a {type(value).__name__}, not an object")
-    click_type = _type(value)
-    event_id = _ident(value, "event_id", required=True)
-    session_id = _ident(value, "session_id", required=True)
+    get = value.get
+    raw_type = get("type")
+    click_type = _TYPES.get(raw_type) if type(raw_type) is str else None
+    if click_type is None:
+        click_type = _type(value)
+    event_id = get("event_id")
+    if not _plain_id(event_id):
+        event_id = _ident(value, "event_id", required=True)
+    session_id = get("session_id")
+    if not _plain_id(session_id):
+        session_id = _ident(value, "session_id", required=True)
     try:
-        occurred_at = truncate_to_millis(parse_event_time(value.get("occurred_at")))
+        occurred_at = truncate_to_millis(parse_event_time(get("occurred_at")))
     except InvalidTimestamp as exc:
         raise _fail(str(exc)) from None
     if event_id is None or session_id is None:  # unreachable: required=True raises
@@ -108,12 +127,21 @@ def click_event_from_wire(value: Mapping[str, Any], *, key: bytes | None = None)
             f"key {key[:64]!r} differs from session_id {session_id!r}: "
             "the event is on the wrong partition"
         )
+    customer_id = get("customer_id")
+    if customer_id is not None and not _plain_id(customer_id):
+        customer_id = _ident(value, "customer_id", required=False)
+    sku = get("sku")
+    if sku is not None and not _plain_id(sku):
+        sku = _ident(value, "sku", required=False)
+    category = get("category")
+    if category is not None and not _plain_id(category):
+        category = _ident(value, "category", required=False)
     return ClickEvent(
         event_id=event_id,
         type=click_type,
         session_id=session_id,
         occurred_at=occurred_at,
-        customer_id=_ident(value, "customer_id", required=False),
-        sku=_ident(value, "sku", required=False),
-        category=_ident(value, "category", required=False),
+        customer_id=customer_id,
+        sku=sku,
+        category=category,
     )
