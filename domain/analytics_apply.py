@@ -58,7 +58,14 @@ from domain.analytics_rows import (
     typed_rows,
 )
 from domain.analytics_session import SessionState, fold_click, fold_purchase
-from domain.analytics_windows import Stream, Watermark, WindowPolicy, epoch_minute
+from domain.analytics_windows import (
+    MINUTE_MS,
+    Stream,
+    Watermark,
+    WindowPolicy,
+    epoch_minute,
+    epoch_ms,
+)
 from domain.click_events import ClickEvent, ClickType
 from domain.session_purchase import SessionPurchase
 
@@ -256,7 +263,8 @@ def apply_click(
     horizon = policy.horizon(mark)
     owner_key = keys.owner(OWNER_SESSION, click.session_id)
     previous = _load_owner(store, owner_key)
-    minute = epoch_minute(click.occurred_at)
+    at_ms = epoch_ms(click.occurred_at)
+    minute = at_ms // MINUTE_MS
     moved = mark.advanced(Stream.CLICKS, minute)
     seen = None if previous is None else previous.seen.get(click.event_id)
     if seen is not None and previous is not None:
@@ -267,13 +275,12 @@ def apply_click(
         _heal_owner(store, keys, OWNER_SESSION, click.session_id, previous)
         expired = _advance(store, keys, mark, moved, policy, horizon)
         return Result(Outcome.REPLAYED, expired_rows=expired)
-    reason = policy.lateness(mark, Stream.CLICKS, click.occurred_at)
-    if reason is not None:
-        return Result(Outcome.LATE, reason=reason)
+    if not policy.on_time(mark, Stream.CLICKS, at_ms, horizon):
+        return Result(Outcome.LATE, reason=policy.lateness(mark, Stream.CLICKS, click.occurred_at))
     _click_aggregates(store, keys, offset, click, minute)
     # Pruned to the *stored* watermark's horizon, never ahead of it: a replay
     # must still find the ids of records it redelivers (see the module docstring).
-    state = fold_click(previous, click, offset, horizon)
+    state = fold_click(previous, click, offset, horizon, at_ms=at_ms)
     _store_owner(store, keys, OWNER_SESSION, click.session_id, previous, state)
     return _applied(_advance(store, keys, mark, moved, policy, horizon))
 

@@ -205,11 +205,20 @@ def _floor(current: SessionState, horizon: int | None, minute: int) -> int | Non
 
 
 def fold_click(
-    state: SessionState | None, click: ClickEvent, offset: int, horizon: int | None
+    state: SessionState | None,
+    click: ClickEvent,
+    offset: int,
+    horizon: int | None,
+    *,
+    at_ms: int | None = None,
 ) -> SessionState:
-    """The session after one (new, on-time) click, pruned to ``horizon``."""
+    """The session after one (new, on-time) click, pruned to ``horizon``.
+
+    ``at_ms``: the click's :func:`epoch_ms`, when the caller has it already.
+    """
     current = (state or _EMPTY).pruned(horizon)
-    at_ms = epoch_ms(click.occurred_at)
+    if at_ms is None:
+        at_ms = epoch_ms(click.occurred_at)
     minute = at_ms // MINUTE_MS
     steps = current.steps
     step = _FUNNEL_STEP.get(click.type)

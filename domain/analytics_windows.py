@@ -186,11 +186,32 @@ class WindowPolicy:
             return None
         return (now * MINUTE_MS - self.retention_minutes * MINUTE_MS - self.grace_ms) // MINUTE_MS
 
+    def on_time(
+        self,
+        mark: Watermark,
+        stream: Stream,
+        occurred_ms: int,
+        horizon: int | None,
+        source: int = -1,
+    ) -> bool:
+        """Whether an event at ``occurred_ms`` is counted; ``horizon`` is ``mark``'s.
+
+        The apply path has the event's milliseconds and the horizon already
+        (this runs once per record); :meth:`lateness` says why when it is not.
+        """
+        own = mark.of(stream, source)
+        if own is not None and occurred_ms < own * MINUTE_MS - self.grace_ms:
+            return False
+        return horizon is None or occurred_ms >= horizon * MINUTE_MS
+
     def lateness(
         self, mark: Watermark, stream: Stream, occurred_at: datetime, source: int = -1
     ) -> str | None:
-        """Why an event is too late to be counted, or None when it is on time."""
+        """Why an event is too late to be counted (:meth:`on_time` decides), or None."""
         occurred_ms = epoch_ms(occurred_at)
+        horizon = self.horizon(mark)
+        if self.on_time(mark, stream, occurred_ms, horizon, source):
+            return None
         own = mark.of(stream, source)
         if own is not None and occurred_ms < own * MINUTE_MS - self.grace_ms:
             return (
@@ -198,8 +219,7 @@ class WindowPolicy:
                 f"{self.grace_ms // 1000}s behind the partition's event time "
                 f"{format_time(minute_time(own))} ({_stream_label(stream, source)})"
             )
-        horizon = self.horizon(mark)
-        if horizon is not None and occurred_ms < horizon * MINUTE_MS:
+        if horizon is not None:  # not on time, not behind its stream: before the horizon
             return (
                 f"late: occurred_at {format_time(occurred_at)} is before the partition's "
                 f"expiry horizon {format_time(minute_time(horizon))}: its window is gone"
