@@ -68,6 +68,15 @@ _OWNERS = 2
 _EXPIRED_INDEX = 3
 _WATERMARK = 4
 
+#: The phase of each kind of row (the byte after the partition in its key); owner rows
+#: otherwise. An index entry deleted with its owner row goes later (see ``_phase``).
+_PHASE_OF_KIND: Final = {
+    ord("m"): _AGGREGATES,
+    ord("r"): _AGGREGATES,
+    ord("w"): _WATERMARK,
+    ord("i"): _INDEX,
+}
+
 #: Not in a cache (None is a value there: no such row).
 _ABSENT: Final[Any] = object()
 
@@ -176,9 +185,18 @@ class BufferedRows(TypedRowStore):
         return len(self._changes)
 
     def flush_order(self) -> list[Change]:
-        """Every changed row once, with its final value, in the crash-safe order above."""
-        ordered = sorted(self._changes.items(), key=self._phase)
-        return [(key, _encoded(value)) for key, value in ordered]
+        """Every changed row once, with its final value, in the crash-safe order above.
+
+        Within a phase, rows keep the order they were first changed in (a
+        stable sort by phase would give the same; appending to one list per
+        phase costs less).
+        """
+        phases: list[list[Change]] = [[] for _ in range(_WATERMARK + 1)]
+        phase = self._phase
+        for change in self._changes.items():
+            key, value = change
+            phases[phase(change)].append((key, _encoded(value)))
+        return [change for ordered in phases for change in ordered]
 
     def take_writes(self) -> list[Change]:
         """:meth:`flush_order`, forgetting it: the caller writes these to the base now."""
@@ -198,15 +216,10 @@ class BufferedRows(TypedRowStore):
 
     def _phase(self, change: tuple[bytes, _Held]) -> int:
         key, value = change
-        kind = key.split(b"|", 2)[1]
-        if kind in (b"m", b"r"):
-            return _AGGREGATES
-        if kind == b"w":
-            return _WATERMARK
-        if kind != b"i":
-            return _OWNERS
-        if value is not None:
-            return _INDEX
+        kind = key[key.index(b"|") + 1]  # the byte after the partition
+        phase = _PHASE_OF_KIND.get(kind, _OWNERS)
+        if phase != _INDEX or value is not None:
+            return phase
         _minute, owner_kind, owner_id = parse_index_key(key)
         owner_stays = self._exists(self._keys.owner(owner_kind, owner_id))
         return _INDEX if owner_stays else _EXPIRED_INDEX

@@ -68,7 +68,13 @@ def write_partition(table: TableT[Any, Any], partition: int, rows: Sequence[Row]
         return False
     if not rows:
         return True
-    encoded = [(_key_bytes(store, key), _value_bytes(store, value)) for key, value in rows]
+    encoded = [
+        (
+            key if type(key) is bytes else _key_bytes(store, key),
+            value if value is None or type(value) is bytes else _value_bytes(store, value),
+        )
+        for key, value in rows
+    ]
     _write_store(store, partition, encoded)
     _send_changelog(table, store, partition, encoded)
     return True
@@ -111,17 +117,27 @@ def read_partition(table: TableT[Any, Any], partition: int, key: Any) -> Any:
 def _write_store(
     store: RocksDBStore, partition: int, rows: list[tuple[bytes, bytes | None]]
 ) -> None:
+    """One ``WriteBatch``; the keys put go into the store's key index in one update.
+
+    The index (an LRU cache with a lock, key -> partition) only spares a read
+    the search through every partition's database; one ``update`` takes its
+    lock once, not once per row. Deleted keys stay in it, as after Faust's own
+    delete (``Store._del``): an entry names the partition the key was written
+    from, which a read then finds empty.
+    """
     db = store._db_for_partition(partition)
     batch = rocksdict.WriteBatch(raw_mode=True)
-    key_index = store._key_index
+    put = batch.put
+    delete = batch.delete
+    written: dict[bytes, int] = {}
     for key, value in rows:
         if value is None:
-            batch.delete(key)
-            key_index.pop(key, None)
+            delete(key)
         else:
-            batch.put(key, value)
-            key_index[key] = partition
+            put(key, value)
+            written[key] = partition
     db.write(batch)
+    store._key_index.update(written)
 
 
 def _send_changelog(
