@@ -47,7 +47,7 @@ from app.schemas.writer_schemas import (
 )
 from domain.analytics_apply import Outcome, Result, apply_click, apply_purchase
 from domain.analytics_rows import RowStore
-from domain.analytics_windows import Stream, ahead_of_clock
+from domain.analytics_windows import MAX_AHEAD_OF_CLOCK, Stream, ahead_of_clock
 from domain.click_events import InvalidClickEvent, click_event_from_wire
 from domain.session_purchase import InvalidPurchase, SessionPurchase
 from domain.timefmt import now_utc
@@ -75,25 +75,32 @@ class FromTheFuture(ValueError):
     """An event time too far ahead of the clock to be believed (a producer's clock is wrong)."""
 
 
-def _believable(occurred_at: datetime, now: datetime) -> None:
-    reason = ahead_of_clock(occurred_at, now)
-    if reason is not None:
-        raise FromTheFuture(reason)
+class _Clock:
+    """The clock that events from the future are judged by: one reading per batch."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        #: The latest believable event time (a comparison per record, not a subtraction).
+        self.latest = now + MAX_AHEAD_OF_CLOCK
+
+    def believe(self, occurred_at: datetime) -> None:
+        if occurred_at > self.latest:
+            raise FromTheFuture(ahead_of_clock(occurred_at, self.now))
 
 
 def _apply(
-    rows: RowStore, message: Any, value: dict[str, Any], now: datetime
+    rows: RowStore, message: Any, value: dict[str, Any], clock: _Clock
 ) -> tuple[Stream, Result]:
     if message.topic == SESSION_PURCHASES:
         purchase = SessionPurchase.from_wire(value)
-        _believable(purchase.occurred_at, now)
+        clock.believe(purchase.occurred_at)
         return Stream.PURCHASES, apply_purchase(
             rows, message.partition, message.offset, purchase, POLICY
         )
     if message.key is None:  # a keyless click lands away from its session's partition
         raise InvalidClickEvent("no key: the record must be keyed by session_id")
     click = click_event_from_wire(value, key=message.key)
-    _believable(click.occurred_at, now)
+    clock.believe(click.occurred_at)
     return Stream.CLICKS, apply_click(rows, message.partition, message.offset, click, POLICY)
 
 
@@ -104,8 +111,8 @@ class _Batch:
     """The records of one batch, applied to the rows held in memory (the commit cache)."""
 
     def __init__(self) -> None:
-        #: The clock that events from the future are judged by: one reading per batch.
-        self.now = now_utc()
+        self.clock = _Clock(now_utc())
+        self.check_schema = shared_writer_schemas().check  # ids prepared for the whole batch
         self.letters: list[DeadLetter] = []
         self.outcomes: Counter[str] = Counter()
         self.late: Counter[str] = Counter()
@@ -121,7 +128,7 @@ class _Batch:
             self._refuse(letter_for(message, exc, stage="decode"))
             return None
         try:
-            shared_writer_schemas().check(decoded)  # ids prepared for the whole batch
+            self.check_schema(decoded)
         except UnknownSchemaId as exc:
             self._refuse(letter_for(message, exc, stage="decode"))
             return None
@@ -131,7 +138,7 @@ class _Batch:
         value = decoded.value
         rows = analytics_cache.rows(event)
         try:
-            stream, result = _apply(rows, message, value, self.now)
+            stream, result = _apply(rows, message, value, self.clock)
         except (InvalidClickEvent, InvalidPurchase, FromTheFuture) as exc:
             self._refuse(letter_for(message, exc, stage="validate"))
             return None
