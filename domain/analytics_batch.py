@@ -199,11 +199,23 @@ class BufferedRows(TypedRowStore):
         return [change for ordered in phases for change in ordered]
 
     def take_writes(self) -> list[Change]:
-        """:meth:`flush_order`, forgetting it: the caller writes these to the base now."""
+        """:meth:`flush_order`, forgetting it: the caller writes these to the base now.
+
+        The rows written are then what the base holds, so they stay here as
+        rows read (as objects too), and the rows read before are forgotten:
+        a row changed again in the next interval (a session's next clicks) is
+        not read back from the store and decoded again, and the rows held stay
+        bounded by what one interval changes.
+        """
         writes = self.flush_order()
+        changes = self._changes
+        self._read = dict(writes)
+        self._decoded = {
+            key: value
+            for key, value in changes.items()
+            if value is not None and not isinstance(value, dict)
+        }
         self._changes = {}
-        self._read = {}
-        self._decoded = {}
         self._stored_horizon = _ABSENT
         self._must_write = False
         return writes
