@@ -9,10 +9,9 @@ fields are tolerated (producers may add some). Anything else raises
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from domain.errors import InvalidInput
 from domain.timefmt import InvalidTimestamp, parse_event_time, truncate_to_millis
@@ -38,9 +37,13 @@ class ClickType(StrEnum):
     CHECKOUT_STARTED = "checkout_started"
 
 
-@dataclass(frozen=True, slots=True)
-class ClickEvent:
-    """One shopper action; ``occurred_at`` is UTC, cut to the milliseconds the wire keeps."""
+class ClickEvent(NamedTuple):
+    """One shopper action; ``occurred_at`` is UTC, cut to the milliseconds the wire keeps.
+
+    A named tuple rather than a frozen dataclass: just as immutable, and built
+    in a quarter of the time (a frozen dataclass sets each field through
+    ``object.__setattr__``), once per click (``_replace`` makes a changed copy).
+    """
 
     event_id: str
     type: ClickType

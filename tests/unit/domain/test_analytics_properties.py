@@ -74,7 +74,7 @@ def events(draw: st.DrawFn, minutes: Sequence[float]) -> Event:
 def _distinct_ids(pool: list[Event]) -> list[Event]:
     """One id per distinct event: the same id always means the same event (DESIGN.md)."""
     return [
-        replace(e, event_id=f"e{i}") if isinstance(e, ClickEvent) else replace(e, order_id=f"o{i}")
+        e._replace(event_id=f"e{i}") if isinstance(e, ClickEvent) else replace(e, order_id=f"o{i}")
         for i, e in enumerate(pool)
     ]
 
