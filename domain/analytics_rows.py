@@ -215,9 +215,13 @@ def _applied(offsets: dict[str, int], stream: Stream, offset: int) -> bool:
     return offsets.get(_CODE[stream], -1) >= offset
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProductMinute:
-    """One sku in one minute: views, add-to-carts and units purchased."""
+    """One sku in one minute: views, add-to-carts and units purchased.
+
+    Never changed once built (:meth:`counted` builds a new one); not frozen,
+    as :class:`~domain.analytics_session.SessionState`, for the cost of building it.
+    """
 
     views: int = 0
     add_to_cart: int = 0
