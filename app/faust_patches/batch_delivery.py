@@ -57,8 +57,12 @@ __all__ = ["MAX_BATCH", "BatchRoute", "RoutedMessage", "deliver_in_batches", "in
 
 #: Most records in one handed-over batch (a fetch can hold far more).
 MAX_BATCH: Final = 2000
-#: Batches waiting for a route's handler before the fetcher waits for it (backpressure).
-QUEUED_BATCHES: Final = 2
+#: Records waiting for a route's handler before the fetcher waits for it (backpressure).
+#: Counted in records, not batches: the order route's handler awaits its outputs'
+#: acknowledgements, and a queue of two batches, filled with small ones while it waited,
+#: stopped the fetching of every route (at half load, p50 produce -> order-status 2.6 s,
+#: 75 ms with this bound; 80 ms with 40,000).
+QUEUED_RECORDS: Final = 10_000
 #: Shortest time between two calls of a route's ``when_caught_up`` work.
 CAUGHT_UP_INTERVAL_SECONDS: Final = 0.25
 
@@ -127,6 +131,9 @@ class BatchRoute:
         self._last_caught_up = 0.0
         self.pending: list[RoutedMessage] = []
         self._queue: asyncio.Queue[list[RoutedMessage]] | None = None
+        self._room: asyncio.Event | None = None
+        #: Records on the queue (bounded by :data:`QUEUED_RECORDS`).
+        self.queued = 0
         #: Records handled and acknowledged (for tests).
         self.delivered = 0
 
@@ -134,8 +141,35 @@ class BatchRoute:
     def queue(self) -> asyncio.Queue[list[RoutedMessage]]:
         """Made on first use, on the worker's running loop."""
         if self._queue is None:
-            self._queue = asyncio.Queue(maxsize=QUEUED_BATCHES)
+            self._queue = asyncio.Queue()
         return self._queue
+
+    def enqueue(self, batch: list[RoutedMessage]) -> None:
+        """Put a batch on the queue (the fetcher waited for room first)."""
+        self.queued += len(batch)
+        self.queue.put_nowait(batch)
+
+    def has_room(self) -> bool:
+        return self.queued < QUEUED_RECORDS
+
+    async def wait_for_room(self) -> None:
+        """Until the handler took enough off the queue for :meth:`has_room`."""
+        while not self.has_room():
+            if self._room is None:
+                self._room = asyncio.Event()
+            self._room.clear()
+            await self._room.wait()
+
+    async def _take(self) -> list[RoutedMessage]:
+        """The next batch: all that waits, up to :data:`MAX_BATCH` (one batch, not several)."""
+        queue = self.queue
+        batch = await queue.get()
+        while len(batch) < MAX_BATCH and not queue.empty():
+            batch += queue.get_nowait()
+        self.queued -= len(batch)
+        if self._room is not None and self.has_room():
+            self._room.set()
+        return batch
 
     def take_pending(self) -> list[RoutedMessage]:
         batch, self.pending = self.pending, []
@@ -162,12 +196,8 @@ class BatchRoute:
                 f"agent {self.name} is delivered in batches, but other agents read {others}"
             )
             return
-        queue = self.queue
         while True:
-            batch = await queue.get()
-            while len(batch) < MAX_BATCH and not queue.empty():  # caught up: one batch, not two
-                batch += queue.get_nowait()
-            batch = self.current(batch)
+            batch = self.current(await self._take())
             if batch:
                 await self._handle(batch)
 
@@ -290,7 +320,11 @@ async def _deliver(consumer: Consumer, routes: Sequence[BatchRoute]) -> None:
     for route in routes:
         if route.pending:
             batch = route.take_pending()
-            await consumer.wait_first(route.queue.put(batch), consumer.suspend_flow.wait())
+            if not route.has_room():
+                await consumer.wait_first(route.wait_for_room(), consumer.suspend_flow.wait())
+                if not route.has_room():  # flow stopped: dropped, fetched again after the seek
+                    continue
+            route.enqueue(batch)
 
 
 async def _drain_messages(

@@ -150,10 +150,10 @@ async def test_waiting_batches_are_handled_together_in_order() -> None:
 
     route = _route(app, handler)
     running = asyncio.create_task(route.run())
-    await route.queue.put([_message(1), _message(2)])
-    await route.queue.put([_message(3)])  # both wait: the handler is behind
+    route.enqueue([_message(1), _message(2)])
+    route.enqueue([_message(3)])  # both wait: the handler is behind
     await _until_delivered(route, 3)
-    await route.queue.put([_message(4)])
+    route.enqueue([_message(4)])
     await _until_delivered(route, 4)
     running.cancel()
     assert handled == [[1, 2, 3], [4]]
@@ -206,7 +206,7 @@ async def test_work_waiting_for_the_commit_is_done_once_the_route_caught_up() ->
     await route._handle([_message(12)])  # caught up again, but too soon after
     assert done == [1]
     route._last_caught_up -= batch_delivery.CAUGHT_UP_INTERVAL_SECONDS
-    await route.queue.put([_message(14)])  # more is waiting: not idle
+    route.enqueue([_message(14)])  # more is waiting: not idle
     highwater[CLICKS] = 14
     await route._handle([_message(13)])
     assert done == [1]
@@ -296,3 +296,21 @@ async def test_taking_stops_when_the_generation_changes_during_an_await(
     assert not await _take_routed(consumer, CLICKS, records, 7, {CLICKS})  # type: ignore[arg-type]
     assert [m.offset for m in route.pending] == [2]  # 4 came after the gap's await: not taken
     assert consumer._read_offset[CLICKS] == 2
+
+
+async def test_the_fetcher_waits_for_room_counted_in_records_not_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch_delivery, "QUEUED_RECORDS", 3)
+    route = _route(_app(), None)
+    route.enqueue([_message(1)])
+    route.enqueue([_message(2)])  # two small batches leave room: a waiting handler stalls nobody
+    assert route.has_room()
+    route.enqueue([_message(3), _message(4)])
+    assert not route.has_room()
+    waiting = asyncio.create_task(route.wait_for_room())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    assert [m.offset for m in await route._take()] == [1, 2, 3, 4]  # all that waited, at once
+    await asyncio.wait_for(waiting, 1)
+    assert route.queued == 0
