@@ -407,6 +407,11 @@ def _accepts(self: Consumer, tp: TP, active_partitions: set[TP] | None) -> bool:
     return active_partitions is None or tp in active_partitions or tp in self._buffered_partitions
 
 
+def _goes_on(self: Consumer, tp: TP, generation_id: int, active_partitions: set[TP] | None) -> bool:
+    """Faust's stream would still take this partition's records (:func:`_taking`, :func:`_accepts`)."""
+    return _taking(self, generation_id) and _accepts(self, tp, active_partitions)
+
+
 async def _take_routed(
     self: Consumer,
     tp: TP,
@@ -419,12 +424,12 @@ async def _take_routed(
     The bookkeeping of Faust's drain loop per record (read offset, gaps,
     ``commit_every``) without its per-record awaits; the flow, generation and
     partition checks Faust makes per record are made again after every await
-    (nothing can change them in between).
+    (nothing can change them in between). When they fail, whether the rest of
+    the fetch is taken is :func:`_taking`'s answer (a skipped partition only
+    skips its own records).
     """
-    if not _taking(self, generation_id):
-        return False
-    if not _accepts(self, tp, active_partitions):
-        return True
+    if not _goes_on(self, tp, generation_id, active_partitions):
+        return _taking(self, generation_id)
     self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
     route = _routes_by_topic[tp.topic]
     read_offsets = self._read_offset
@@ -443,20 +448,15 @@ async def _take_routed(
             self._n_acked = 0
             await self.commit()
             awaited = True
-        if awaited:
-            if not _taking(self, generation_id):
-                return False
-            if not _accepts(self, tp, active_partitions):
-                return True
+        if awaited and not _goes_on(self, tp, generation_id, active_partitions):
+            return _taking(self, generation_id)
         pending = route.pending
         pending.append(RoutedMessage(tp, record, generation_id))
         read_offsets[tp] = offset
         if len(pending) >= MAX_BATCH:
             await _deliver(self, (route,))
-            if not _taking(self, generation_id):
-                return False
-            if not _accepts(self, tp, active_partitions):
-                return True
+            if not _goes_on(self, tp, generation_id, active_partitions):
+                return _taking(self, generation_id)
     return True
 
 
