@@ -9,7 +9,9 @@ Three layers, because each covers a case the others miss:
   this to the *thread* that forked, so all JVMs are forked from one daemon
   thread that lives as long as the process (a JVM started from a short-lived
   worker thread, e.g. ``asyncio.to_thread``, would otherwise die with it);
-* :func:`register_cleanup` runs ``stop()`` of live owners at exit and on SIGTERM.
+* :func:`register_cleanup` runs ``stop()`` of live owners at exit and on SIGTERM
+  (unless the program has a SIGTERM handler of its own: then, as for a Ctrl-C,
+  the program decides the order, and what it leaves is stopped at exit).
 """
 
 from __future__ import annotations
@@ -183,16 +185,20 @@ def _stop_all() -> None:
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    previous = _previous_sigterm
+    if callable(previous):
+        # The program handles SIGTERM itself: it decides the shutdown order, as for a
+        # Ctrl-C (``make demo`` stops its worker before the broker the worker talks to;
+        # stopped first, the broker left the worker to stop without it). What it leaves
+        # running is stopped at exit (atexit), or by PDEATHSIG if it dies.
+        previous(signum, frame)
+        return
     # Stop from another thread with a bound: the signal may have interrupted a
     # stop() that holds a lock (Popen.wait) in this very thread. If the helper
     # cannot finish, dying is still safe: PDEATHSIG takes the JVMs down with us.
     helper = threading.Thread(target=_stop_all, name="localkafka-sigterm", daemon=True)
     helper.start()
     helper.join(timeout=30)
-    previous = _previous_sigterm
-    if callable(previous):
-        previous(signum, frame)
-        return
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # die as SIGTERM would have
     os.kill(os.getpid(), signal.SIGTERM)
 
@@ -201,8 +207,8 @@ def register_cleanup(owner: Stoppable) -> None:
     """Call ``owner.stop()`` at interpreter exit and on SIGTERM unless unregistered first.
 
     The SIGTERM handler is only installed from the main thread and only over
-    the default or a Python handler (which it then calls); an ignored SIGTERM
-    stays ignored.
+    the default or a Python handler (to which it then leaves the signal, the
+    owners being stopped at exit); an ignored SIGTERM stays ignored.
     """
     global _handlers_installed, _previous_sigterm
     _owners[id(owner)] = owner
