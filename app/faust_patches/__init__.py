@@ -18,6 +18,8 @@ versions they were checked against: an upgrade re-checks every patch first.
   the worker without committing, instead of acknowledging the record it was on;
 - :mod:`~app.faust_patches.producer_ebb` (speed-up): a producer buffer of
   1,000 messages, drained without two log lines per record;
+- :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load the
+  broker answers the worker's fetches every 5 ms at most, not at every record;
 - :mod:`~app.faust_patches.record_batches` (speed-up): records handed to
   aiokafka as whole record batches, one ledger-tracked future per batch (the
   order pipeline's outputs);
@@ -45,6 +47,7 @@ import faust
 
 from app.faust_patches import (
     fatal_stop,
+    fetch_batching,
     fetch_snapshot,
     producer_ebb,
     producer_flush,
@@ -80,3 +83,4 @@ def install(fatal: FatalHooks) -> None:
     fetch_snapshot.install()
     fatal_stop.install(fatal)
     producer_ebb.install()
+    fetch_batching.install()
