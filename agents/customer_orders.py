@@ -133,10 +133,10 @@ async def customer_orders(stream: Any) -> None:
         await handle_customer_orders_batch(events)
 
 
-def write_cached_rows() -> None:
+async def write_cached_rows() -> None:
     """Write the summaries and fraud windows held for the next commit now (caught up: idle)."""
-    customers_cache.write_all()
-    fraud_cache.write_all()
+    await customers_cache.write_all_in_parts()
+    await fraud_cache.write_all_in_parts()
 
 
 #: On a worker the records skip Faust's per-record path: they reach

@@ -121,7 +121,7 @@ class BatchRoute:
         name: str,
         topics: frozenset[str],
         handler: BatchHandler,
-        when_caught_up: Callable[[], object] | None = None,
+        when_caught_up: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.app = app
         self.name = name
@@ -222,10 +222,13 @@ class BatchRoute:
         _ack_all(consumer, batch)
         self.delivered += len(batch)
         if self.when_caught_up is not None and self.queue.empty():
-            self._maybe_catch_up(consumer, batch, self.when_caught_up)
+            await self._maybe_catch_up(consumer, batch, self.when_caught_up)
 
-    def _maybe_catch_up(
-        self, consumer: Consumer, batch: list[RoutedMessage], work: Callable[[], object]
+    async def _maybe_catch_up(
+        self,
+        consumer: Consumer,
+        batch: list[RoutedMessage],
+        work: Callable[[], Awaitable[object]],
     ) -> None:
         """Do ``work`` (``when_caught_up``) if the batch reached the end of each of its partitions.
 
@@ -244,7 +247,7 @@ class BatchRoute:
                 return
         self._last_caught_up = now
         try:
-            work()
+            await work()
         except Exception as exc:  # the records are acked: the commit must not pass the failure
             fatal_stop.stop_worker(f"{self.name}: work when caught up raised {exc!r}", exc)
 
@@ -293,7 +296,7 @@ def deliver_in_batches(
     agent: AgentT[Any],
     handler: BatchHandler,
     *,
-    when_caught_up: Callable[[], object] | None = None,
+    when_caught_up: Callable[[], Awaitable[object]] | None = None,
 ) -> BatchRoute:
     """Deliver ``agent``'s records to ``handler`` in batches instead of through its stream.
 

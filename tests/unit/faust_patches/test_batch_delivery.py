@@ -198,7 +198,10 @@ async def test_work_waiting_for_the_commit_is_done_once_the_route_caught_up() ->
     async def handler(events: Sequence[RoutedMessage]) -> None:
         return None
 
-    route = BatchRoute(app, "analytics", frozenset({CLICKS.topic}), handler, lambda: done.append(1))
+    async def work() -> None:
+        done.append(1)
+
+    route = BatchRoute(app, "analytics", frozenset({CLICKS.topic}), handler, work)
     await route._handle([_message(10)])  # 11 and beyond are still to come
     assert done == []
     await route._handle([_message(11)])  # the end of the partition
