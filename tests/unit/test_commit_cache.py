@@ -7,6 +7,7 @@ the fault tests (tests/integration) run the real thing against a broker.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,3 +146,37 @@ def test_the_analytics_agent_installs_its_cache_on_the_commit_path() -> None:
 
     sensors = [s for s in app.sensors if isinstance(s, CommitCacheSensor)]
     assert sum(analytics_cache in s.caches for s in sensors) == 1
+
+
+async def test_written_in_parts_each_partition_whole_and_other_tasks_run_in_between() -> None:
+    table, cache = keyed_cache()
+    for partition in (0, 1, 2):
+        cache.rows(event(partition)).put("a", partition)
+        cache.rows(event(partition)).put("b", partition)
+    seen: list[int] = []  # rows written when another task got a turn
+
+    async def other_task() -> None:
+        for _ in range(3):
+            seen.append(len(table.writes))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    await cache.write_all_in_parts()
+    await other
+    assert sorted(table.writes) == sorted((p, k, p) for p in (0, 1, 2) for k in "ab")
+    assert seen == [2, 4, 6]  # a partition's two rows at a time, never one without the other
+    assert cache.pending() == 0
+
+
+async def test_a_partition_revoked_while_written_in_parts_is_not_written() -> None:
+    table, cache = keyed_cache()
+    for partition in (0, 1):
+        cache.rows(event(partition)).put("a", partition)
+
+    async def revoke_partition_1() -> None:
+        cache.revoked({TP("in", 1)})
+
+    revoking = asyncio.create_task(revoke_partition_1())
+    await cache.write_all_in_parts()
+    await revoking
+    assert table.writes == [(0, "a", 0)]
