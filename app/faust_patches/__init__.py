@@ -18,8 +18,9 @@ versions they were checked against: an upgrade re-checks every patch first.
   the worker without committing, instead of acknowledging the record it was on;
 - :mod:`~app.faust_patches.producer_ebb` (speed-up): a producer buffer of
   1,000 messages, drained without two log lines per record;
-- :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load the
-  broker answers the worker's fetches every 5 ms at most, not at every record;
+- :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load a
+  fetch gathers up to 5 ms (or 16 KiB) of records instead of one or two; an
+  idle worker long-polls as Faust's does;
 - :mod:`~app.faust_patches.record_batches` (speed-up): records handed to
   aiokafka as whole record batches, one ledger-tracked future per batch (the
   order pipeline's outputs);

@@ -9,12 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app import faust_patches
-from app.faust_patches.fetch_batching import (
-    FETCH_MAX_WAIT_MS,
-    FETCH_MIN_BYTES,
-    IDLE_MAX_WAIT_MS,
-    AdaptiveFetch,
-)
+from app.faust_patches.fetch_batching import FETCH_MAX_WAIT_MS, FETCH_MIN_BYTES, AdaptiveFetch
 from app.kafka import fatal
 
 
@@ -23,7 +18,7 @@ class _Fetcher:
 
     def __init__(self, answers: list[bool]) -> None:
         self.answers = answers
-        self._fetch_min_bytes = 1
+        self._fetch_min_bytes = 1  # Faust's worker consumer
         self._fetch_max_wait_ms = 1500
 
     async def _proc_fetch_request(self, assignment: Any, node_id: int, request: Any) -> bool:
@@ -41,10 +36,10 @@ async def test_after_records_the_next_fetch_waits_for_bytes_or_a_few_millisecond
     assert settings == [
         (True, FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS),
         (True, FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS),
-        (False, 1, IDLE_MAX_WAIT_MS),  # idle: answered at the first record, polled rarely
+        (False, 1, 1500),  # idle: Faust's again, answered at the first record, polled rarely
         (True, FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS),
     ]
-    assert FETCH_MAX_WAIT_MS < IDLE_MAX_WAIT_MS
+    assert FETCH_MAX_WAIT_MS < 1500
 
 
 async def test_the_worker_consumer_adapts_its_fetcher_once_started() -> None:
@@ -54,6 +49,7 @@ async def test_the_worker_consumer_adapts_its_fetcher_once_started() -> None:
     consumer = app.consumer._thread._create_worker_consumer(app.transport)  # type: ignore[attr-defined]
     try:
         assert consumer.start.__name__ == "start_adaptive"
-        assert consumer._fetch_max_wait_ms == IDLE_MAX_WAIT_MS  # the first fetch: Faust's
+        assert consumer._fetch_min_bytes == 1  # the first fetch: Faust's
+        assert consumer._fetch_max_wait_ms == 1500
     finally:
         await consumer._client.close()
