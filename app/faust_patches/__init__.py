@@ -3,8 +3,10 @@
 Each module names the defect it fixes (what was lost, how the tests caught
 it) and has its own unit test under ``tests/unit/faust_patches/`` that fails
 against unpatched Faust. Several patched methods are copies of Faust's, so
-:func:`install` refuses any faust-streaming or aiokafka other than the exact
-versions they were checked against: an upgrade re-checks every patch first.
+:func:`install` refuses any faust-streaming, aiokafka or mode-streaming (Faust's
+service library, whose thread service :mod:`~app.faust_patches.inline_consumer`
+reuses) other than the exact versions they were checked against: an upgrade
+re-checks every patch first.
 
 - :mod:`~app.faust_patches.producer_flush`: a commit waits until every output
   and table update sent before it is acknowledged (a commit overtook changelog
@@ -18,6 +20,9 @@ versions they were checked against: an upgrade re-checks every patch first.
   the worker without committing, instead of acknowledging the record it was on;
 - :mod:`~app.faust_patches.producer_ebb` (speed-up): a producer buffer of
   1,000 messages, drained without two log lines per record;
+- :mod:`~app.faust_patches.inline_consumer` (speed-up): the worker's Kafka
+  consumer runs on the worker's event loop instead of a thread of its own that
+  shared the GIL with it (every fetch crossed threads twice);
 - :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load a
   fetch gathers up to 5 ms (or 16 KiB) of records instead of one or two; an
   idle worker long-polls as Faust's does;
@@ -43,6 +48,8 @@ May import: Faust, aiokafka, mode; nothing of the project (the App installs thes
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import aiokafka
 import faust
 
@@ -50,6 +57,7 @@ from app.faust_patches import (
     fatal_stop,
     fetch_batching,
     fetch_snapshot,
+    inline_consumer,
     producer_ebb,
     producer_flush,
     recovery_flow,
@@ -60,11 +68,15 @@ __all__ = ["PATCHED_VERSIONS", "install"]
 
 #: The versions these patches were written against and proven on (pyproject.toml pins them):
 #: the patched methods are copies of theirs, so another version must be re-checked first.
-PATCHED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
+PATCHED_VERSIONS = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0", "mode-streaming": "0.7.1"}
 
 
 def _check_versions() -> None:
-    found = {"faust-streaming": faust.__version__, "aiokafka": aiokafka.__version__}
+    found = {
+        "faust-streaming": faust.__version__,
+        "aiokafka": aiokafka.__version__,
+        "mode-streaming": importlib.metadata.version("mode-streaming"),
+    }
     if found != PATCHED_VERSIONS:
         raise RuntimeError(
             f"app/faust_patches/ patches {PATCHED_VERSIONS}, found {found}: "
@@ -85,3 +97,4 @@ def install(fatal: FatalHooks) -> None:
     fatal_stop.install(fatal)
     producer_ebb.install()
     fetch_batching.install()
+    inline_consumer.install()
