@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -66,10 +66,28 @@ class VelocityEntry:
     currency: str
     event_id: str
     flag: str | None = None
+    #: The stored form, made once by :meth:`to_wire`: a customer's window is written whole
+    #: at every change of it, and most of its orders are the same as at the last write.
+    _wire: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sort_key(self) -> tuple[datetime, str]:
         return (self.occurred_at, self.event_id)
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON-able; made on the first call and kept (the entry is immutable; do not change it)."""
+        wire = self._wire
+        if wire is None:
+            wire = {
+                "occurred_at": format_time(self.occurred_at),
+                "order_id": self.order_id,
+                "total": format_money(self.total),
+                "currency": self.currency,
+                "event_id": self.event_id,
+                "flag": self.flag,
+            }
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +102,7 @@ class CustomerVelocity:
         return {
             "schema": _SCHEMA_VERSION,
             "customer_id": self.customer_id,
-            "orders": [
-                {
-                    "occurred_at": format_time(entry.occurred_at),
-                    "order_id": entry.order_id,
-                    "total": format_money(entry.total),
-                    "currency": entry.currency,
-                    "event_id": entry.event_id,
-                    "flag": entry.flag,
-                }
-                for entry in self.orders
-            ],
+            "orders": [entry.to_wire() for entry in self.orders],
         }
 
     @classmethod

@@ -234,6 +234,10 @@ def install_commit_caches(app: AppT, *caches: CommitCache[Any]) -> CommitCacheSe
 _MISSING = object()
 
 
+#: Rows of one partition a :class:`KeyedRows` remembers as stored, decoded (the oldest go first).
+DEFAULT_MAX_CLEAN_ROWS = 4096
+
+
 class KeyedRows:
     """Pending rows of one partition of a plain keyed table (read-through, last value wins).
 
@@ -243,23 +247,49 @@ class KeyedRows:
     times in a commit interval is decoded once and encoded once); a pending
     delete reads as missing. Writes come out in the order each key was first
     changed.
+
+    Rows read or written are remembered, decoded, up to ``max_clean`` of them:
+    the next commit interval reads them again without a lookup and a decode
+    (a customer's fraud window was decoded at each of their orders, 2.5 % of
+    the worker at half the bench's load). That is only right because every
+    write of the partition goes through this object while the partition is
+    this worker's (a revoked partition's object is dropped), and the values
+    are immutable.
     """
 
     def __init__(
-        self, table: TableT[Any, Any], partition: int, decode: Callable[[Any], Any] = _same
+        self,
+        table: TableT[Any, Any],
+        partition: int,
+        decode: Callable[[Any], Any] = _same,
+        *,
+        max_clean: int = DEFAULT_MAX_CLEAN_ROWS,
     ) -> None:
         self._table = table
         self.partition = partition
         self._decode = decode
+        self._max_clean = max_clean
         self._changes: dict[Any, Any | None] = {}
+        #: Rows as stored, decoded (None: no row), the least recently remembered first.
+        self._clean: dict[Any, Any | None] = {}
 
     def get(self, key: Any, default: Any = None) -> Any:
         value = self._changes.get(key, _MISSING)
         if value is _MISSING:
-            value = stored_row(self._table, self.partition, key)
-            if value is not None:
-                value = self._decode(value)
+            value = self._clean.get(key, _MISSING)
+            if value is _MISSING:
+                value = stored_row(self._table, self.partition, key)
+                if value is not None:
+                    value = self._decode(value)
+                self._remember(key, value)
         return default if value is None else value
+
+    def _remember(self, key: Any, value: Any | None) -> None:
+        clean = self._clean
+        clean.pop(key, None)
+        clean[key] = value
+        if len(clean) > self._max_clean:
+            del clean[next(iter(clean))]
 
     def put(self, key: Any, value: Any) -> None:
         if value is None:
@@ -275,6 +305,8 @@ class KeyedRows:
     def take_writes(self) -> list[tuple[Any, Any | None]]:
         writes = list(self._changes.items())
         self._changes = {}
+        for key, value in writes:  # stored once the caller wrote them
+            self._remember(key, value)
         return writes
 
 

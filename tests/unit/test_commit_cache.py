@@ -95,6 +95,61 @@ def test_reads_see_the_pending_rows_before_they_are_written() -> None:
         rows.put("a", None)
 
 
+class CountingTable(RecordingTable):
+    """Counts the lookups of stored rows."""
+
+    lookups: int = 0
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.lookups += 1
+        return super().get(key, default)
+
+
+def test_rows_read_or_written_are_read_again_without_a_lookup_or_a_decode() -> None:
+    table = CountingTable()
+    table.data.update(a=1)
+    decoded: list[Any] = []
+
+    def decode(value: Any) -> Any:
+        decoded.append(value)
+        return value
+
+    cache: CommitCache[KeyedRows] = CommitCache(
+        table,  # type: ignore[arg-type]
+        lambda partition: KeyedRows(table, partition, decode=decode),  # type: ignore[arg-type]
+    )
+    rows = cache.rows(event(0))
+    assert (rows.get("a"), rows.get("missing")) == (1, None)
+    rows.put("b", 2)
+    cache.write_all()
+    assert (rows.get("a"), rows.get("missing"), rows.get("b")) == (1, None, 2)
+    assert (table.lookups, decoded) == (2, [1]), "each key looked up and decoded once"
+    cache.rows(event(0)).delete("a")
+    cache.write_all()
+    assert rows.get("a") is None and table.lookups == 2, "a delete is remembered too"
+
+
+def test_the_rows_remembered_are_bounded_and_forgotten_with_a_revoked_partition() -> None:
+    table = CountingTable()
+    table.data.update({key: key for key in range(5)})
+    cache: CommitCache[KeyedRows] = CommitCache(
+        table,  # type: ignore[arg-type]
+        lambda partition: KeyedRows(table, partition, max_clean=3),  # type: ignore[arg-type]
+    )
+    rows = cache.rows(event(0))
+    for key in range(5):
+        rows.get(key)
+    assert table.lookups == 5
+    rows.get(4)
+    rows.get(2)
+    assert table.lookups == 5, "the last three are remembered"
+    rows.get(0)
+    assert table.lookups == 6, "the oldest were forgotten"
+    cache.revoked({TP("in", 0)})
+    cache.rows(event(0)).get(4)
+    assert table.lookups == 7, "a partition given back starts from the store"
+
+
 def test_the_size_cap_writes_everything_early() -> None:
     table, cache = keyed_cache(max_rows=3)
     cache.rows(event(0)).put("a", 1)

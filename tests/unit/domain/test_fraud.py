@@ -127,6 +127,17 @@ def test_state_round_trips_through_json() -> None:
         CustomerVelocity.from_dict({**stored, "orders": [{"total": 3.5}]})
 
 
+def test_an_entry_is_formatted_once_and_a_flagged_copy_anew() -> None:
+    verdicts = record_all([order(0, 0), order(1, 1), order(2, 2)], max_orders=2)
+    before = record_all([order(0, 0), order(1, 1)], max_orders=2)[-1].state
+    first = before.to_dict()["orders"][0]
+    assert before.to_dict()["orders"][0] is first, "kept, not formatted again"
+    flagged = verdicts[-1].state.to_dict()["orders"]
+    assert [entry["flag"] is not None for entry in flagged] == [False, False, True]
+    assert flagged == json.loads(json.dumps(flagged))
+    assert verdicts[-1].state == CustomerVelocity.from_dict(verdicts[-1].state.to_dict())
+
+
 def test_only_orders_of_the_same_customer_are_counted() -> None:
     state = record_all([order(0, 0)])[-1].state
     with pytest.raises(InvalidFraudInput, match="customer"):
