@@ -24,7 +24,7 @@ re-checks every patch first.
   consumer runs on the worker's event loop instead of a thread of its own that
   shared the GIL with it (every fetch crossed threads twice);
 - :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load a
-  fetch gathers up to 5 ms (or 16 KiB) of records instead of one or two; an
+  fetch gathers up to 1 ms (or 16 KiB) of records instead of one or two; an
   idle worker long-polls as Faust's does;
 - :mod:`~app.faust_patches.record_batches` (speed-up): records handed to
   aiokafka as whole record batches, one ledger-tracked future per batch (the

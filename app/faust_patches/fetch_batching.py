@@ -1,35 +1,36 @@
-"""Speed-up: under live load the worker's consumer fetches every few milliseconds, not per record.
+"""Speed-up: under live load the worker's consumer fetches every millisecond or so, not per record.
 
 Faust builds the worker's consumer with aiokafka's ``fetch_min_bytes=1`` and
 ``fetch_max_wait_ms=1500`` (``transport/drivers/aiokafka.py:603-630``, no
 setting for either): the broker answers a fetch as soon as one record is
 there. Under live load that is a fetch for every few records, and each one
-has fixed costs on both of the worker's threads: the consumer thread encodes
-a request naming every assigned partition (28 on a 4-partition worker) and
-decodes the answer; the main thread takes the hand-over from that thread, and
-each route (:mod:`~app.faust_patches.batch_delivery`) a batch with its own
-handler call, the order route a produce round trip. At 2,768 events/s (10 %
-of the bench mix's maximum) the worker used 72 % of a core, most of it for
-those fixed costs, beside a broker that competes for the same two cores.
+has fixed costs: encoding a request naming every assigned partition (28 on a
+4-partition worker) and decoding the answer, then each route
+(:mod:`~app.faust_patches.batch_delivery`) a batch with its own handler
+call, the order route a produce round trip. At 2,768 events/s (10 % of the
+bench mix's maximum) the worker used 72 % of a core, most of it for those
+fixed costs, beside a broker that competes for the same two cores.
 
 :func:`install` makes the worker's fetches adapt to the traffic. After a
 fetch that brought records, the next one asks the broker to wait until
 :data:`FETCH_MIN_BYTES` are there or :data:`FETCH_MAX_WAIT_MS` passed,
-whichever comes first: under live load a fetch gathers up to 5 ms of records
-(the same window as the producer's linger), and nothing changes for a backlog
-(each fetch is megabytes). After a fetch that brought nothing, the next one
-is asked as Faust asks (the first record is answered at once, an empty answer
-after 1.5 s): an idle worker does not poll every 5 ms (that cost it 10 % of a
+whichever comes first: under live load a fetch gathers up to a millisecond
+of records, and nothing changes for a backlog (each fetch is megabytes).
+After a fetch that brought nothing, the next one is asked as Faust asks (the
+first record is answered at once, an empty answer after 1.5 s): an idle
+worker does not poll every few milliseconds (every 5 ms cost it 10 % of a
 core and the broker 14 %, against 2 % and 4 %).
 
-Latency bench, one run each, quiet machine: at 2,768 events/s the worker's
-CPU went from 72 % to 44 % of a core, p99 produce -> ``order-status`` 23.3
--> 20.4 ms, p50 8.0 -> 9.1 ms (the wait); at 13,839 events/s 87 -> 83 %.
-With the bench's longer warm-up (15 s), one run without, five with: at 2,768
-events/s 73 % / 46 % of a core, p99 22.9 / 20.4-23.0 ms; at 13,839/s 84 % /
-84 %, p99 63.6 / 57.7-71.6 ms. The gain is the CPU under light load; the tails
-are within the spread between runs. 4 KiB instead of 16 KiB (one run): 51 %
-of a core, p99 19.1 and 67.3 ms, the same within that spread.
+The wait was 5 ms while the consumer ran in a thread of its own, where every
+fetch also crossed threads twice: at 2,768 events/s the worker's CPU went
+from 72 % to 44-46 % of a core, and the tails moved within the spread between
+runs. Once the consumer ran on the worker's loop
+(:mod:`~app.faust_patches.inline_consumer`) a fetch cost less, and the wait
+was most of the latency left under light load. Latency bench, one run each,
+the same hour, p50 / p99 produce -> ``order-status`` at 2,934 / 14,670 events/s:
+5 ms 11.0 / 22.4 and 20.8 / 69.5 ms; 2 ms 7.6 / 18.9 and 16.1 / 52.6 ms; 1 ms
+6.0 / 17.0 and 16.0 / 50.8 ms, the worker at 44 %, 55 % and 57 % of a core at
+the lighter load.
 
 Checked against aiokafka 0.14.0: the fetcher reads ``_fetch_min_bytes`` and
 ``_fetch_max_wait_ms`` whenever it builds a request
@@ -48,7 +49,7 @@ __all__ = ["FETCH_MAX_WAIT_MS", "FETCH_MIN_BYTES", "AdaptiveFetch", "install"]
 #: Under live load the broker answers a fetch once this much is there for it ...
 FETCH_MIN_BYTES: Final = 16 * 1024
 #: ... or once this long has passed, whichever comes first.
-FETCH_MAX_WAIT_MS: Final = 5
+FETCH_MAX_WAIT_MS: Final = 1
 
 _original_create_worker_consumer = AIOKafkaConsumerThread._create_worker_consumer
 
