@@ -60,6 +60,7 @@ class InlineConsumerThread(AIOKafkaConsumerThread):
         self._thread_running = asyncio.Future(loop=self.parent_loop)
         try:
             self._serving = self.parent_loop.create_task(self._serve())
+            self._serving.add_done_callback(_reported)
             if not self.should_stop and self.wait_for_thread:
                 await self._thread_running  # set by _serve once started, or to its error
         finally:
@@ -76,6 +77,15 @@ class InlineConsumerThread(AIOKafkaConsumerThread):
 
         aiokafka's consumer cancels its own tasks when it stops (``on_thread_stop``).
         """
+
+
+def _reported(serving: asyncio.Task[None]) -> None:
+    """A failure of the service was reported by its ``crash`` (the worker stops): not again.
+
+    Without this asyncio would also log it as "Task exception was never retrieved".
+    """
+    if not serving.cancelled():
+        serving.exception()
 
 
 def _new_consumer_thread(self: Consumer) -> AIOKafkaConsumerThread:

@@ -57,7 +57,7 @@ FATAL_STOPS: Final = Counter(
     registry=METRICS_REGISTRY,
 )
 
-_gate_closed = threading.Event()  # read from Faust's consumer thread too
+_gate_closed = threading.Event()  # thread-safe, should Faust's consumer run in a thread again
 _stopping: list[asyncio.Task[None]] = []  # the crash task, kept so it is not collected
 
 

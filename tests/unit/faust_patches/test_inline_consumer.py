@@ -61,7 +61,7 @@ async def test_a_call_into_the_consumer_is_made_directly_without_its_method_queu
 async def test_it_starts_and_stops_on_this_loop_and_leaves_the_loops_other_tasks_alone() -> None:
     consumer = _worker_consumer()
     loop = asyncio.get_running_loop()
-    thread = _Thread(consumer, loop=loop, thread_loop=loop, beacon=consumer.beacon)
+    thread = _Thread(consumer, loop=loop, thread_loop=loop)
     bystander = asyncio.create_task(asyncio.sleep(60))
     threads_before = threading.active_count()
     try:
@@ -75,3 +75,28 @@ async def test_it_starts_and_stops_on_this_loop_and_leaves_the_loops_other_tasks
         assert not bystander.done()  # ServiceThread's sweep would have cancelled it
     finally:
         bystander.cancel()
+
+
+class _Unreachable(InlineConsumerThread):
+    """The patched consumer thread whose consumer cannot start (no broker)."""
+
+    async def on_start(self) -> None:
+        raise ConnectionError("no broker")
+
+    async def on_thread_stop(self) -> None:
+        await super(InlineConsumerThread, self).on_thread_stop()
+
+
+async def test_a_consumer_that_cannot_start_fails_the_start_and_is_reported_once() -> None:
+    consumer = _worker_consumer()
+    loop = asyncio.get_running_loop()
+    thread = _Unreachable(consumer, loop=loop, thread_loop=loop)  # a beacon of its own
+    try:
+        await asyncio.wait_for(thread.start(), 5)
+    except ConnectionError as exc:
+        assert str(exc) == "no broker"
+    else:
+        raise AssertionError("start() returned although the consumer did not start")
+    assert thread._serving is not None
+    await asyncio.wait([thread._serving], timeout=5)
+    assert thread._serving.done() and isinstance(thread._serving.exception(), ConnectionError)
