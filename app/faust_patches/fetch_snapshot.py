@@ -29,7 +29,8 @@ async def _fetch_records(
 ) -> Any:
     """Fetch what Faust asked for, and give back what it would discard (see the module docstring).
 
-    Runs on the consumer's own thread, so seeking here is safe.
+    Runs where the consumer lives (the worker's loop, :mod:`~app.faust_patches.inline_consumer`;
+    Faust's own consumer thread without it), so seeking here is safe.
     """
     if active_partitions is None:  # a client-only app fetches everything
         return await _original_fetch_records(self, consumer, None, timeout, max_records)  # type: ignore[arg-type]
