@@ -10,6 +10,8 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
+
 from app import faust_patches
 from app.faust_patches.inline_consumer import InlineConsumerThread
 from app.kafka import fatal
@@ -77,26 +79,19 @@ async def test_it_starts_and_stops_on_this_loop_and_leaves_the_loops_other_tasks
         bystander.cancel()
 
 
-class _Unreachable(InlineConsumerThread):
+class _Unreachable(_Thread):
     """The patched consumer thread whose consumer cannot start (no broker)."""
 
     async def on_start(self) -> None:
         raise ConnectionError("no broker")
-
-    async def on_thread_stop(self) -> None:
-        await super(InlineConsumerThread, self).on_thread_stop()
 
 
 async def test_a_consumer_that_cannot_start_fails_the_start_and_is_reported_once() -> None:
     consumer = _worker_consumer()
     loop = asyncio.get_running_loop()
     thread = _Unreachable(consumer, loop=loop, thread_loop=loop)  # a beacon of its own
-    try:
+    with pytest.raises(ConnectionError, match=r"^no broker$"):
         await asyncio.wait_for(thread.start(), 5)
-    except ConnectionError as exc:
-        assert str(exc) == "no broker"
-    else:
-        raise AssertionError("start() returned although the consumer did not start")
     assert thread._serving is not None
     await asyncio.wait([thread._serving], timeout=5)
     assert thread._serving.done() and isinstance(thread._serving.exception(), ConnectionError)
