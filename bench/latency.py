@@ -21,10 +21,11 @@ CPU as it can: the records are produced with confluent-kafka's ``Producer``
 ``poll(0)`` per event from the asyncio loop. Every delivery is reported; a
 level with a failed or undelivered record raises (:class:`DeliveryFailed`)
 instead of reporting a latency. The ``order-status`` watcher is a
-confluent-kafka ``Consumer`` in a thread of its own, which only stamps each fetched record with its arrival time; the records
-are matched to their events after the level. Before 2026-12-02 both were
-aiokafka clients in the event loop (one ``await producer.send`` per event):
-at 16,917 events/s the bench process took about a core of the two.
+confluent-kafka ``Consumer`` in a thread of its own, which only stamps each
+fetched record with its arrival time; the records are matched to their events
+after the level. Before 2026-12-02 both were aiokafka clients in the event
+loop (one ``await producer.send`` per event): at 16,917 events/s the bench
+process took about a core of the two.
 """
 
 from __future__ import annotations
