@@ -12,12 +12,15 @@ Per record: decode, validate, apply the pure state machine
 batch's outputs (:mod:`agents.order_outputs`) and hold the new state in memory
 (:func:`tables.orders.hold_order`: the HTTP lookups and ``wait_for`` see it at once).
 Per batch: hand the outputs to the producer in whole record batches
-(:func:`app.kafka.topics.output_batches`), wait once for the broker's acknowledgement of
-all of them, then write each changed order once to the table, one write per partition
-(:func:`tables.event_scope.write_rows`). So the rule "outputs before state" holds for
-every record at the cost of one produce round trip per batch instead of one per record;
-the batch's offsets are committed after it returns (the route acks then), and the commit
-waits for the changelog writes (:mod:`app.faust_patches`).
+(:func:`app.kafka.topics.output_batches`); the batch's completion waits once for the
+broker's acknowledgement of all of them, then writes each changed order once to the
+table, one write per partition (:func:`tables.event_scope.write_rows`). So the rule
+"outputs before state" holds for every record at the cost of one produce round trip per
+batch instead of one per record. On a worker the batches are pipelined
+(:mod:`app.faust_patches.batch_delivery`): the next batch is decided, on the held states,
+while the previous ones wait for their acknowledgements, and the completions run one at a
+time in the batches' order; a batch's offsets are committed after its completion (the
+route acks then), and the commit waits for the changelog writes (:mod:`app.faust_patches`).
 
 Bad input never stops the stream: undecodable or invalid records, and records
 the domain refuses, go to ``dead-letters`` with the reason. Anything else (the
@@ -37,7 +40,7 @@ from typing import Any, Final
 from faust.types import EventT
 
 from agents.order_outputs import await_acknowledged, publish_decision
-from app.faust_patches.batch_delivery import deliver_in_batches
+from app.faust_patches.batch_delivery import Completion, deliver_in_batches
 from app.kafka.codec import UndecodableValue, decode_value
 from app.kafka.dead_letters import letter_for, send_dead_letter
 from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic, output_batches
@@ -61,7 +64,7 @@ from domain.order_lifecycle import (
 from domain.order_state import CorruptState, OrderState
 from tables.event_scope import write_rows
 from tables.order_watch import notify
-from tables.orders import current_order, held_orders, hold_order, orders_table, release_held
+from tables.orders import current_order, hold_order, orders_table, release_held
 
 __all__ = [
     "BATCH_MAX",
@@ -70,6 +73,7 @@ __all__ = [
     "handle_order_batch",
     "order_lifecycle",
     "order_route",
+    "start_order_batch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -118,7 +122,10 @@ class OrderBatch:
     def __init__(self) -> None:
         self.outputs = output_batches()
         self.writer: dict[str, EventT[bytes]] = {}  # order_id -> its last record in the batch
+        #: order_id -> the last state this batch decided (held until the batch writes it).
+        self.states: dict[str, OrderState] = {}
         self.topics: Counter[str] = Counter()
+        self._sends: list[Any] = []
 
     async def take(self, event: EventT[bytes]) -> None:
         """Process one record; bad input is dead-lettered, never raised."""
@@ -168,39 +175,64 @@ class OrderBatch:
                 # Re-assert the stored state: after a crash the local store may hold a
                 # write whose changelog record was lost; writing it again heals the
                 # changelog, so a worker recovering from it later sees the same state.
-                hold_order(previous)
-                self.writer[order_id] = source
+                self._hold(previous, source)
             return
         await publish_decision(previous, decision, source, input_event_id, self.outputs)
-        hold_order(decision.state)
-        self.writer[order_id] = source
+        self._hold(decision.state, source)
         notify(order_id)
 
-    async def finish(self) -> None:
-        """Wait for every output's acknowledgement, then write each changed order once."""
-        await await_acknowledged(self.outputs.submit())
-        held = held_orders()
-        by_partition: dict[int, tuple[EventT[bytes], list[tuple[str, Any]]]] = {}
-        for order_id, source in self.writer.items():  # the order's partition is its record's
-            _, rows = by_partition.setdefault(source.message.partition, (source, []))
-            rows.append((order_id, held[order_id].to_dict()))
-        for source, rows in by_partition.values():
-            write_rows(orders_table, source, rows)
+    def _hold(self, state: OrderState, source: EventT[bytes]) -> None:
+        hold_order(state)
+        self.states[state.order_id] = state
+        self.writer[state.order_id] = source
+
+    def submit(self) -> Completion:
+        """Hand the outputs to the producer, without waiting: the rest is :meth:`complete`."""
+        self._sends = self.outputs.submit()
+        return self.complete
+
+    async def complete(self) -> None:
+        """Wait for every output's acknowledgement, then write each changed order once.
+
+        The states written are this batch's own (a later batch may hold newer
+        ones, not yet acknowledged); they are released afterwards, or dropped if
+        a send was refused (that stops the worker).
+        """
+        try:
+            await await_acknowledged(self._sends)
+            by_partition: dict[int, tuple[EventT[bytes], list[tuple[str, Any]]]] = {}
+            for order_id, source in self.writer.items():  # the order's partition is its record's
+                _, rows = by_partition.setdefault(source.message.partition, (source, []))
+                rows.append((order_id, self.states[order_id].to_dict()))
+            for source, rows in by_partition.values():
+                write_rows(orders_table, source, rows)
+        finally:
+            release_held(self.states)
         for topic, count in self.topics.items():
             record_event_processed(topic, count)
 
 
-async def handle_order_batch(events: Sequence[EventT[bytes]]) -> None:
-    """Process a batch of order records, in order (offsets are committed after it returns)."""
+async def start_order_batch(events: Sequence[EventT[bytes]]) -> Completion:
+    """Decide a batch of order records, in order, and hand over its outputs; its completion.
+
+    Offsets are committed after the completion returned (the route acks then).
+    """
     # waits while the registry is down
     await shared_writer_schemas().prepare(framed_schema_ids(e.message.value for e in events))
     batch = OrderBatch()
     try:
         for event in events:
             await batch.take(event)
-        await batch.finish()
-    finally:
-        release_held()
+        return batch.submit()
+    except BaseException:
+        release_held(batch.states)
+        raise
+
+
+async def handle_order_batch(events: Sequence[EventT[bytes]]) -> None:
+    """Decide a batch of order records and complete it (the agent body's unpipelined path)."""
+    complete = await start_order_batch(events)
+    await complete()
 
 
 @app.agent(order_pipeline_topic, name="order-lifecycle", concurrency=1)
@@ -211,5 +243,7 @@ async def order_lifecycle(stream: Any) -> None:
 
 
 #: On a worker the records skip Faust's per-record path: they reach
-#: :func:`handle_order_batch` a fetch at a time (:mod:`app.faust_patches.batch_delivery`).
-order_route = deliver_in_batches(app, order_lifecycle, handle_order_batch)
+#: :func:`start_order_batch` a fetch at a time, and the batches are pipelined: the next is
+#: decided while the previous ones wait for their outputs' acknowledgements
+#: (:mod:`app.faust_patches.batch_delivery`).
+order_route = deliver_in_batches(app, order_lifecycle, start_order_batch, pipelined=True)

@@ -7,13 +7,17 @@ as the state it guards means one changelog write updates both atomically.
 
 The order agent works in batches: a state it decided is *held* here, in
 memory, until the batch's outputs are acknowledged and the state is written
-(:func:`hold_order`, :func:`release_held`). :func:`current_order` is the one
-way to read an order: the held state first, then the table, so the HTTP
-lookups and ``wait_for`` see a decision as soon as it is made.
+(:func:`hold_order`, :func:`release_held`). Batches are pipelined (the next is
+decided while the previous one's outputs are being acknowledged), so a held
+state may belong to any batch still waiting: each batch releases only the
+states that are still its own. :func:`current_order` is the one way to read
+an order: the held state first, then the table, so the HTTP lookups,
+``wait_for`` and the next batches see a decision as soon as it is made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.main import app, settings
@@ -21,7 +25,7 @@ from domain.order_state import OrderState
 from tables.event_scope import stored_row
 from tables.options import rocksdb_options
 
-__all__ = ["current_order", "held_orders", "hold_order", "orders_table", "release_held"]
+__all__ = ["current_order", "hold_order", "orders_table", "release_held"]
 
 orders_table = app.Table(
     "orders",
@@ -35,12 +39,12 @@ orders_table = app.Table(
     help="Event-sourced order state (status, history, pending events, seen ids).",
 )
 
-#: States decided by the batch in progress and not yet written to ``orders_table``.
+#: The newest state decided for each order whose batch has not yet written it to ``orders_table``.
 _held: dict[str, OrderState] = {}
 
 
 def current_order(order_id: str, partition: int | None = None) -> OrderState | None:
-    """The order's newest state: held by the batch in progress, else stored, else None.
+    """The order's newest state: held by a batch not yet written, else stored, else None.
 
     ``partition``: the order's, when the caller knows it (the agent: its
     record's), for one store lookup (:func:`tables.event_scope.stored_row`).
@@ -57,15 +61,15 @@ def current_order(order_id: str, partition: int | None = None) -> OrderState | N
 
 
 def hold_order(state: OrderState) -> None:
-    """Keep ``state`` as the order's newest until the batch writes it."""
+    """Keep ``state`` as the order's newest until the batch that decided it writes it."""
     _held[state.order_id] = state
 
 
-def held_orders() -> dict[str, OrderState]:
-    """The held states (the batch writes each once, then calls :func:`release_held`)."""
-    return _held
+def release_held(states: Mapping[str, OrderState]) -> None:
+    """Forget a batch's held ``states``: written to the table, or dropped because it failed.
 
-
-def release_held() -> None:
-    """Forget the held states: written to the table, or dropped because the batch failed."""
-    _held.clear()
+    A state a later batch replaced stays held: it is newer than the table.
+    """
+    for order_id, state in states.items():
+        if _held.get(order_id) is state:
+            del _held[order_id]

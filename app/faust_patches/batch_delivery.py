@@ -28,6 +28,17 @@ and acknowledges the records afterwards. So, as on Faust's path:
   stop, :mod:`~app.faust_patches.fatal_stop`) before anything is acknowledged,
   instead of losing the record.
 
+A *pipelined* route (the order pipeline's) splits a batch's handling in two:
+the handler processes the batch and returns its completion (for the orders:
+wait for the outputs' acknowledgements, then write the states), and the route
+takes the next batch at once while a second task awaits the completions one
+at a time, in the order the batches came, and acknowledges each batch's
+records after its completion returned. So the next batch does not wait for a
+produce round trip of the previous one, and the rules above hold per batch:
+an offset is committed only after its batch's completion, and a completion
+that raises stops the worker before that batch or any later one is
+acknowledged. At most :data:`PIPELINE_DEPTH` completions wait.
+
 The agent itself stays: its topic subscription is what makes Faust fetch the
 records, and it keeps the per-record path as the one the unit tests drive.
 Another channel subscribed to one of the route's topics would starve, so
@@ -43,7 +54,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final, cast
+from typing import Any, Final, NoReturn, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING, Consumer
 from faust.types import TP, AgentT, AppT, Message
@@ -53,7 +64,15 @@ from mode.utils.futures import notify
 
 from app.faust_patches import fatal_stop
 
-__all__ = ["MAX_BATCH", "BatchRoute", "RoutedMessage", "deliver_in_batches", "install"]
+__all__ = [
+    "MAX_BATCH",
+    "PIPELINE_DEPTH",
+    "BatchRoute",
+    "Completion",
+    "RoutedMessage",
+    "deliver_in_batches",
+    "install",
+]
 
 #: Most records in one handed-over batch (a fetch can hold far more).
 MAX_BATCH: Final = 2000
@@ -66,8 +85,15 @@ QUEUED_RECORDS: Final = 10_000
 #: Shortest time between two calls of a route's ``when_caught_up`` work.
 CAUGHT_UP_INTERVAL_SECONDS: Final = 0.25
 
-#: Takes a batch's events (Faust events, or :class:`RoutedMessage` on a route).
+#: Completions of a pipelined route's batches that may wait, besides the one being awaited.
+#: Each holds its batch's records unacknowledged and, for the orders, their states in memory.
+PIPELINE_DEPTH: Final = 4
+
+#: Takes a batch's events (Faust events, or :class:`RoutedMessage` on a route). On a
+#: pipelined route it returns the batch's :data:`Completion`.
 BatchHandler = Callable[[Sequence[Any]], Awaitable[Any]]
+#: What remains of a pipelined batch once its handler returned; awaited in the batches' order.
+Completion = Callable[[], Awaitable[object]]
 
 
 class RoutedMessage(ConsumerMessage):
@@ -122,6 +148,8 @@ class BatchRoute:
         topics: frozenset[str],
         handler: BatchHandler,
         when_caught_up: Callable[[], Awaitable[object]] | None = None,
+        *,
+        pipelined: bool = False,
     ) -> None:
         self.app = app
         self.name = name
@@ -129,6 +157,9 @@ class BatchRoute:
         self.handler = handler
         self.when_caught_up = when_caught_up
         self._last_caught_up = 0.0
+        self.pipelined = pipelined
+        #: A pipelined route's batches and their completions, in the order they came.
+        self._completions: asyncio.Queue[tuple[list[RoutedMessage], Completion]] | None = None
         self.pending: list[RoutedMessage] = []
         self._queue: asyncio.Queue[list[RoutedMessage]] | None = None
         self._room: asyncio.Event | None = None
@@ -196,14 +227,21 @@ class BatchRoute:
                 f"agent {self.name} is delivered in batches, but other agents read {others}"
             )
             return
-        while True:
-            batch = self.current(await self._take())
-            if batch:
-                await self._handle(batch)
+        completing: asyncio.Task[None] | None = None
+        if self.pipelined:
+            self._completions = asyncio.Queue(maxsize=PIPELINE_DEPTH)
+            completing = asyncio.create_task(self._complete_in_order(self._completions))
+        try:
+            while True:
+                batch = self.current(await self._take())
+                if batch:
+                    await self._handle(batch)
+        finally:
+            if completing is not None:
+                completing.cancel()
 
     async def _handle(self, batch: list[RoutedMessage]) -> None:
-        app = self.app
-        consumer = cast(Consumer, app.consumer)
+        consumer = cast(Consumer, self.app.consumer)
         unacked = consumer._unacked_messages
         on_message_in = consumer._on_message_in
         for message in batch:  # in flight from here on: a rebalance waits for them
@@ -211,14 +249,46 @@ class BatchRoute:
             unacked.add(message)
             on_message_in(message.tp, message.offset, message)
         try:
-            await self.handler(batch)
+            result = await self.handler(batch)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # nothing may be acknowledged after this
-            fatal_stop.stop_worker(
-                f"batch handler {self.name} raised {type(exc).__name__}: {exc}", exc
-            )
-            await asyncio.Event().wait()  # never acknowledge; the worker's stop cancels this
+            await self._stop(f"batch handler {self.name} raised {type(exc).__name__}: {exc}", exc)
+        if self._completions is not None:
+            await self._completions.put((batch, result))  # waits while PIPELINE_DEPTH wait
+        else:
+            await self._acknowledge(consumer, batch)
+
+    async def _complete_in_order(
+        self, completions: asyncio.Queue[tuple[list[RoutedMessage], Completion]]
+    ) -> None:
+        """Await each pipelined batch's completion, in order, then acknowledge its records.
+
+        A completion that raises stops the worker, and this task then waits for the
+        stop without awaiting any later completion: a later batch was decided on the
+        failed one's state, and must not be stored or acknowledged without it.
+        """
+        consumer = cast(Consumer, self.app.consumer)
+        while True:
+            batch, complete = await completions.get()
+            try:
+                await complete()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._stop(
+                    f"batch completion {self.name} raised {type(exc).__name__}: {exc}", exc
+                )
+            await self._acknowledge(consumer, batch)
+
+    @staticmethod
+    async def _stop(reason: str, exc: Exception) -> NoReturn:
+        """Stop the worker, acknowledging nothing more; the worker's stop cancels the wait."""
+        fatal_stop.stop_worker(reason, exc)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable: the event is never set")
+
+    async def _acknowledge(self, consumer: Consumer, batch: list[RoutedMessage]) -> None:
         _ack_all(consumer, batch)
         self.delivered += len(batch)
         if self.when_caught_up is not None and self.queue.empty():
@@ -297,6 +367,7 @@ def deliver_in_batches(
     handler: BatchHandler,
     *,
     when_caught_up: Callable[[], Awaitable[object]] | None = None,
+    pipelined: bool = False,
 ) -> BatchRoute:
     """Deliver ``agent``'s records to ``handler`` in batches instead of through its stream.
 
@@ -304,14 +375,16 @@ def deliver_in_batches(
     offset order) and must never raise for a record's fault: an exception
     stops the worker. ``when_caught_up`` is work that may be done early when
     the route has caught up with its partitions (see
-    :meth:`BatchRoute._maybe_catch_up`). Call at import time, beside the agent.
+    :meth:`BatchRoute._maybe_catch_up`). ``pipelined``: ``handler`` returns the
+    batch's :data:`Completion`, awaited while the next batches are handled
+    (module docstring). Call at import time, beside the agent.
     """
     install()
     topics = frozenset(agent.channel.topics)  # type: ignore[attr-defined]
     taken = topics & set(_routes_by_topic)
     if taken:
         raise RuntimeError(f"topics {sorted(taken)} are already delivered in batches")
-    route = BatchRoute(app, agent.name, topics, handler, when_caught_up)
+    route = BatchRoute(app, agent.name, topics, handler, when_caught_up, pipelined=pipelined)
     for topic in topics:
         _routes_by_topic[topic] = route
     app.task(route.run)

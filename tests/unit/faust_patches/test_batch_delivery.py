@@ -160,6 +160,106 @@ async def test_waiting_batches_are_handled_together_in_order() -> None:
     assert app.consumer.acked == [1, 2, 3, 4]
 
 
+class _Pipeline:
+    """A pipelined handler whose batches complete when the test resolves their futures."""
+
+    def __init__(self) -> None:
+        self.handled: list[list[int]] = []
+        self.completions: list[asyncio.Future[None]] = []
+        self.completed: list[int] = []
+
+    async def __call__(self, events: Sequence[RoutedMessage]) -> Any:
+        self.handled.append([e.message.offset for e in events])
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.completions.append(done)
+        index = len(self.completions) - 1
+
+        async def complete() -> None:
+            await done
+            self.completed.append(index)
+
+        return complete
+
+    async def until_handled(self, count: int) -> None:
+        for _ in range(100):
+            if len(self.handled) == count:
+                return
+            await asyncio.sleep(0.001)
+        raise AssertionError(f"{len(self.handled)} of {count} batches handled")
+
+
+def _pipelined_route(app: Any, handler: Any) -> BatchRoute:
+    app.topics = SimpleNamespace(_topic_name_index={CLICKS.topic: {object()}})
+    return BatchRoute(app, "order-lifecycle", frozenset({CLICKS.topic}), handler, pipelined=True)
+
+
+async def test_a_pipelined_route_handles_the_next_batch_while_earlier_ones_complete() -> None:
+    app = _app()
+    pipeline = _Pipeline()
+    route = _pipelined_route(app, pipeline)
+    running = asyncio.create_task(route.run())
+    route.enqueue([_message(1), _message(2)])
+    await pipeline.until_handled(1)
+    route.enqueue([_message(3)])
+    await pipeline.until_handled(2)  # without waiting for the first completion
+    assert app.consumer.acked == []
+    assert {m.offset for m in app.consumer._unacked_messages} == {1, 2, 3}  # in flight
+
+    first, second = pipeline.completions
+    second.set_result(None)
+    await asyncio.sleep(0.01)
+    assert pipeline.completed == [] and app.consumer.acked == []  # completions go in order
+    first.set_result(None)
+    await _until_delivered(route, 3)
+    running.cancel()
+    assert pipeline.completed == [0, 1]
+    assert app.consumer.acked == [1, 2, 3]
+
+
+async def test_at_most_pipeline_depth_completions_wait() -> None:
+    app = _app()
+    pipeline = _Pipeline()
+    route = _pipelined_route(app, pipeline)
+    running = asyncio.create_task(route.run())
+    depth = batch_delivery.PIPELINE_DEPTH
+    for offset in range(depth + 3):
+        route.enqueue([_message(offset)])
+        await asyncio.sleep(0.005)
+    # one completion awaited, PIPELINE_DEPTH waiting, and one handled batch waiting for room
+    assert len(pipeline.handled) == depth + 2
+    for done in pipeline.completions:
+        done.set_result(None)
+    await pipeline.until_handled(depth + 3)
+    pipeline.completions[-1].set_result(None)
+    await _until_delivered(route, depth + 3)
+    running.cancel()
+
+
+async def test_a_completion_that_raises_stops_the_worker_and_no_later_batch_is_acked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stops: list[str] = []
+    monkeypatch.setattr(fatal_stop, "stop_worker", lambda reason, cause=None: stops.append(reason))
+    app = _app()
+    pipeline = _Pipeline()
+    route = _pipelined_route(app, pipeline)
+    running = asyncio.create_task(route.run())
+    route.enqueue([_message(1)])
+    await pipeline.until_handled(1)
+    route.enqueue([_message(2)])
+    await pipeline.until_handled(2)
+    first, second = pipeline.completions
+    second.set_result(None)  # decided on the first batch's state: must not be stored alone
+    first.set_exception(RuntimeError("NotEnoughReplicas"))
+    await asyncio.sleep(0.02)
+    assert stops == ["batch completion order-lifecycle raised RuntimeError: NotEnoughReplicas"]
+    assert pipeline.completed == []
+    assert app.consumer.acked == []
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+
 async def test_a_topic_other_agents_read_too_stops_the_worker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
