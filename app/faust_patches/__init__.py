@@ -36,7 +36,8 @@ re-checks every patch first.
 - :mod:`~app.faust_patches.batch_delivery` (speed-up): the records of the
   batched agents (order lifecycle, customer-orders, analytics) reach their
   batch handlers a fetch at a time, around Faust's per-record path, acked
-  after the handler as Faust's stream acks them.
+  after the handler as Faust's stream acks them; a pipelined route (the order
+  lifecycle's) takes the next batch while earlier ones complete, in order.
 
 The speed-ups record_batches and bulk_table_writes are not patches of Faust's
 methods but use private parts of Faust's store and aiokafka's producer;
