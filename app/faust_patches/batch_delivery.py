@@ -158,6 +158,8 @@ class BatchRoute:
         self.when_caught_up = when_caught_up
         self._last_caught_up = 0.0
         self.pipelined = pipelined
+        #: Set once a handler or a completion raised: nothing more is handled or acknowledged.
+        self.failed = False
         #: A pipelined route's batches and their completions, in the order they came.
         self._completions: asyncio.Queue[tuple[list[RoutedMessage], Completion]] | None = None
         self.pending: list[RoutedMessage] = []
@@ -234,6 +236,8 @@ class BatchRoute:
         try:
             while True:
                 batch = self.current(await self._take())
+                if self.failed:  # a completion failed: decide and send nothing more
+                    await self._stop_waiting()
                 if batch:
                     await self._handle(batch)
         finally:
@@ -281,10 +285,15 @@ class BatchRoute:
                 )
             await self._acknowledge(consumer, batch)
 
-    @staticmethod
-    async def _stop(reason: str, exc: Exception) -> NoReturn:
-        """Stop the worker, acknowledging nothing more; the worker's stop cancels the wait."""
+    async def _stop(self, reason: str, exc: Exception) -> NoReturn:
+        """Stop the worker, handling and acknowledging nothing more."""
+        self.failed = True
         fatal_stop.stop_worker(reason, exc)
+        await self._stop_waiting()
+
+    @staticmethod
+    async def _stop_waiting() -> NoReturn:
+        """Wait for the worker's stop, which cancels this."""
         await asyncio.Event().wait()
         raise AssertionError("unreachable: the event is never set")
 

@@ -253,6 +253,9 @@ async def test_a_completion_that_raises_stops_the_worker_and_no_later_batch_is_a
     first.set_exception(RuntimeError("NotEnoughReplicas"))
     await asyncio.sleep(0.02)
     assert stops == ["batch completion order-lifecycle raised RuntimeError: NotEnoughReplicas"]
+    route.enqueue([_message(3)])  # not decided: its outputs would follow the failed ones
+    await asyncio.sleep(0.02)
+    assert pipeline.handled == [[1], [2]]
     assert pipeline.completed == []
     assert app.consumer.acked == []
     running.cancel()
