@@ -15,9 +15,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
-from confluent_kafka.schema_registry.error import SchemaRegistryError
-
 from app.kafka.topic_names import INPUT_TOPICS
 from app.schemas.documents import CONTRACT_TOPICS, document_text, subject_for
 from app.settings import load_settings
@@ -69,11 +66,18 @@ class SchemaRegistry:
     """A blocking client (call it from a thread in async code); thread-safe like its client."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        # Imported here, not with the module: confluent-kafka's registry client brings httpx and
+        # authlib, about 0.35 s of every worker's and command's start, and most processes never
+        # make a client (no registry configured, or no framed record).
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
         self.url = url.rstrip("/")
         # No retries inside the client: callers decide (the worker retries forever, commands fail).
         self._client = SchemaRegistryClient({"url": self.url, "timeout": timeout, "max.retries": 0})
 
     def _call(self, what: str, function: Any, *args: Any) -> Any:
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
+
         try:
             return function(*args)
         except SchemaRegistryError as exc:
@@ -113,6 +117,8 @@ class SchemaRegistry:
 
     def register(self, subject: str, text: str) -> int:
         """Register ``text`` (a JSON Schema) under ``subject``; the same text gives the same id."""
+        from confluent_kafka.schema_registry import Schema
+
         schema = Schema(text, "JSON")
         return int(
             self._call(f"registering {subject}", self._client.register_schema, subject, schema)
