@@ -19,7 +19,7 @@ from faust.types import EventT
 from app.faust_patches.record_batches import OutputBatches
 from app.kafka.analytics_topics import SESSION_PURCHASES, session_purchase_record
 from app.kafka.codec import encode_json
-from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letter
+from app.kafka.dead_letters import DeadLetter, letter_for
 from app.kafka.topic_names import ALERTS, ORDER_STATUS
 from app.kafka.topics import customer_orders_topic
 from app.monitoring.metrics import record_status_change
@@ -71,8 +71,12 @@ async def publish_decision(
     source: EventT[bytes],
     input_event_id: str | None,
     outputs: OutputBatches,
+    letters: list[DeadLetter],
 ) -> None:
-    """Add what the decision says to ``outputs`` (the batch submits and awaits them once)."""
+    """Add what the decision says to ``outputs`` and its refused events to ``letters``.
+
+    The batch submits the outputs, and sends the letters, and awaits them once.
+    """
     for change in decision.changes:
         record_status_change(change.status)
         value = await encode_output(ORDER_STATUS, change.to_wire())
@@ -90,8 +94,9 @@ async def publish_decision(
         await outputs.add(
             SESSION_PURCHASES, *session_purchase_record(created, source.message.partition)
         )
-    for rejection in decision.rejected:
-        await send_dead_letter(rejection_letter(source, input_event_id, rejection))
+    letters.extend(
+        rejection_letter(source, input_event_id, rejection) for rejection in decision.rejected
+    )
 
 
 async def await_acknowledged(sends: list[Any]) -> None:

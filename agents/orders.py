@@ -23,7 +23,8 @@ time in the batches' order; a batch's offsets are committed after its completion
 route acks then), and the commit waits for the changelog writes (:mod:`app.faust_patches`).
 
 Bad input never stops the stream: undecodable or invalid records, and records
-the domain refuses, go to ``dead-letters`` with the reason. Anything else (the
+the domain refuses, go to ``dead-letters`` with the reason (collected per batch and
+awaited in its completion with the outputs, not one round trip per letter). Anything else (the
 broker refusing a send, a table write failing) is not the record's fault and
 propagates: the worker then stops without committing (:mod:`app.kafka.fatal`),
 and the batch is delivered again after the restart instead of being lost.
@@ -42,7 +43,7 @@ from faust.types import EventT
 from agents.order_outputs import await_acknowledged, publish_decision
 from app.faust_patches.batch_delivery import Completion, deliver_in_batches
 from app.kafka.codec import UndecodableValue, decode_value
-from app.kafka.dead_letters import letter_for, send_dead_letter
+from app.kafka.dead_letters import DeadLetter, letter_for, send_dead_letters
 from app.kafka.topics import ORDER_COMMANDS, order_pipeline_topic, output_batches
 from app.main import app, settings
 from app.monitoring.metrics import record_event_processed
@@ -125,6 +126,8 @@ class OrderBatch:
         #: order_id -> the last state this batch decided (held until the batch writes it).
         self.states: dict[str, OrderState] = {}
         self.topics: Counter[str] = Counter()
+        #: Bad input and refused events: sent and awaited with the outputs, once per batch.
+        self.letters: list[DeadLetter] = []
         self._sends: list[Any] = []
 
     async def take(self, event: EventT[bytes]) -> None:
@@ -134,15 +137,15 @@ class OrderBatch:
         try:
             decoded = decode_value(message.value)
         except UndecodableValue as exc:
-            await send_dead_letter(letter_for(message, exc, stage="decode"))
+            self.letters.append(letter_for(message, exc, stage="decode"))
             return
         try:
             shared_writer_schemas().check(decoded)  # ids prepared for the whole batch
         except UnknownSchemaId as exc:
-            await send_dead_letter(letter_for(message, exc, stage="decode"))
+            self.letters.append(letter_for(message, exc, stage="decode"))
             return
         except SchemaViolation as exc:
-            await send_dead_letter(letter_for(message, exc, stage="validate"))
+            self.letters.append(letter_for(message, exc, stage="validate"))
             return
         value = decoded.value
         event_id = value.get("event_id") if isinstance(value.get("event_id"), str) else None
@@ -155,10 +158,10 @@ class OrderBatch:
                 previous = current_order(order_id, message.partition)
                 decision = apply_event(previous, order_event)
         except (InvalidEvent, InvalidCommand) as exc:
-            await send_dead_letter(letter_for(message, exc, stage="validate"))
+            self.letters.append(letter_for(message, exc, stage="validate"))
             return
         except (OrderLifecycleError, CorruptState) as exc:
-            await send_dead_letter(letter_for(message, exc, stage="apply"))
+            self.letters.append(letter_for(message, exc, stage="apply"))
             return
         await self._record(order_id, previous, decision, event, event_id)
 
@@ -177,7 +180,9 @@ class OrderBatch:
                 # changelog, so a worker recovering from it later sees the same state.
                 self._hold(previous, source)
             return
-        await publish_decision(previous, decision, source, input_event_id, self.outputs)
+        await publish_decision(
+            previous, decision, source, input_event_id, self.outputs, self.letters
+        )
         self._hold(decision.state, source)
         notify(order_id)
 
@@ -192,13 +197,14 @@ class OrderBatch:
         return self.complete
 
     async def complete(self) -> None:
-        """Wait for every output's acknowledgement, then write each changed order once.
+        """Send the letters, wait for every output's acknowledgement, write each changed order once.
 
         The states written are this batch's own (a later batch may hold newer
         ones, not yet acknowledged); they are released afterwards, or dropped if
         a send was refused (that stops the worker).
         """
         try:
+            await send_dead_letters(self.letters)
             await await_acknowledged(self._sends)
             by_partition: dict[int, tuple[EventT[bytes], list[tuple[str, Any]]]] = {}
             for order_id, source in self.writer.items():  # the order's partition is its record's
