@@ -122,9 +122,9 @@ class OrderBatch:
 
     def __init__(self) -> None:
         self.outputs = output_batches()
-        self.writer: dict[str, EventT[bytes]] = {}  # order_id -> its last record in the batch
-        #: order_id -> the last state this batch decided (held until the batch writes it).
-        self.states: dict[str, OrderState] = {}
+        #: order_id -> the last state this batch decided, held until the batch writes it, and
+        #: the record that decided it (the order's partition is its record's).
+        self.held: dict[str, tuple[OrderState, EventT[bytes]]] = {}
         self.topics: Counter[str] = Counter()
         #: Bad input and refused events: sent and awaited with the outputs, once per batch.
         self.letters: list[DeadLetter] = []
@@ -188,8 +188,12 @@ class OrderBatch:
 
     def _hold(self, state: OrderState, source: EventT[bytes]) -> None:
         hold_order(state)
-        self.states[state.order_id] = state
-        self.writer[state.order_id] = source
+        self.held[state.order_id] = (state, source)
+
+    @property
+    def states(self) -> list[OrderState]:
+        """The states this batch holds."""
+        return [state for state, _ in self.held.values()]
 
     def submit(self) -> Completion:
         """Hand the outputs to the producer, without waiting: the rest is :meth:`complete`."""
@@ -207,9 +211,9 @@ class OrderBatch:
             await send_dead_letters(self.letters)
             await await_acknowledged(self._sends)
             by_partition: dict[int, tuple[EventT[bytes], list[tuple[str, Any]]]] = {}
-            for order_id, source in self.writer.items():  # the order's partition is its record's
+            for order_id, (state, source) in self.held.items():
                 _, rows = by_partition.setdefault(source.message.partition, (source, []))
-                rows.append((order_id, self.states[order_id].to_dict()))
+                rows.append((order_id, state.to_dict()))
             for source, rows in by_partition.values():
                 write_rows(orders_table, source, rows)
         finally:

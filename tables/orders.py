@@ -17,7 +17,7 @@ an order: the held state first, then the table, so the HTTP lookups,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from app.main import app, settings
@@ -65,11 +65,11 @@ def hold_order(state: OrderState) -> None:
     _held[state.order_id] = state
 
 
-def release_held(states: Mapping[str, OrderState]) -> None:
+def release_held(states: Iterable[OrderState]) -> None:
     """Forget a batch's held ``states``: written to the table, or dropped because it failed.
 
     A state a later batch replaced stays held: it is newer than the table.
     """
-    for order_id, state in states.items():
-        if _held.get(order_id) is state:
-            del _held[order_id]
+    for state in states:
+        if _held.get(state.order_id) is state:
+            del _held[state.order_id]
