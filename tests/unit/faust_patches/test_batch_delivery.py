@@ -85,6 +85,16 @@ def _message(offset: int, generation: int = 7) -> RoutedMessage:
     return RoutedMessage(CLICKS, _record(offset), generation)
 
 
+@pytest.fixture
+def stops(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The reasons the route stopped the worker for (the fatal stop, recorded instead)."""
+    reasons: list[str] = []
+    monkeypatch.setattr(
+        fatal_stop, "stop_worker", lambda reason, cause=None: reasons.append(reason)
+    )
+    return reasons
+
+
 def _route(app: Any, handler: Any) -> BatchRoute:
     return BatchRoute(app, "analytics", frozenset({CLICKS.topic}), handler)
 
@@ -113,12 +123,8 @@ def test_records_of_an_older_generation_or_a_stopped_flow_are_dropped() -> None:
     assert _route(_app(7, flowing=False), None).current(batch) == []
 
 
-async def test_a_handler_that_raises_stops_the_worker_and_acks_nothing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+async def test_a_handler_that_raises_stops_the_worker_and_acks_nothing(stops: list[str]) -> None:
     faust_patches.install(fatal)
-    stops: list[str] = []
-    monkeypatch.setattr(fatal_stop, "stop_worker", lambda reason, cause=None: stops.append(reason))
     app = _app()
 
     async def handler(events: list[RoutedMessage]) -> None:
@@ -236,10 +242,8 @@ async def test_at_most_pipeline_depth_completions_wait() -> None:
 
 
 async def test_a_completion_that_raises_stops_the_worker_and_no_later_batch_is_acked(
-    monkeypatch: pytest.MonkeyPatch,
+    stops: list[str],
 ) -> None:
-    stops: list[str] = []
-    monkeypatch.setattr(fatal_stop, "stop_worker", lambda reason, cause=None: stops.append(reason))
     app = _app()
     pipeline = _Pipeline()
     route = _pipelined_route(app, pipeline)
@@ -264,10 +268,8 @@ async def test_a_completion_that_raises_stops_the_worker_and_no_later_batch_is_a
 
 
 async def test_a_topic_other_agents_read_too_stops_the_worker(
-    monkeypatch: pytest.MonkeyPatch,
+    stops: list[str],
 ) -> None:
-    stops: list[str] = []
-    monkeypatch.setattr(fatal_stop, "stop_worker", lambda reason, cause=None: stops.append(reason))
     app = _app()
     app.topics = SimpleNamespace(_topic_name_index={CLICKS.topic: {object(), object()}})
     await _route(app, None).run()
