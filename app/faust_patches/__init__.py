@@ -23,6 +23,8 @@ re-checks every patch first.
 - :mod:`~app.faust_patches.inline_consumer` (speed-up): the worker's Kafka
   consumer runs on the worker's event loop instead of a thread of its own that
   shared the GIL with it (every fetch crossed threads twice);
+- :mod:`~app.faust_patches.table_registration` (speed-up): a worker registers
+  its tables, and joins its group, without Faust's fixed one-second wait;
 - :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load a
   fetch gathers up to 1 ms (or 16 KiB) of records instead of one or two; an
   idle worker long-polls as Faust's does;
@@ -62,6 +64,7 @@ from app.faust_patches import (
     producer_ebb,
     producer_flush,
     recovery_flow,
+    table_registration,
 )
 from app.faust_patches.fatal_stop import FatalHooks
 
@@ -99,3 +102,4 @@ def install(fatal: FatalHooks) -> None:
     producer_ebb.install()
     fetch_batching.install()
     inline_consumer.install()
+    table_registration.install()
