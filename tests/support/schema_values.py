@@ -8,6 +8,7 @@ short; a keyword outside it fails loudly instead of being ignored.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,9 +16,10 @@ from typing import Any
 from hypothesis import strategies as st
 
 from app.schemas.compatibility import VOCABULARY
+from app.schemas.documents import document_for
 from app.schemas.validation import resolve_ref
 
-__all__ = ["SUPPORTED_KEYWORDS", "declared_only", "values_of"]
+__all__ = ["SUPPORTED_KEYWORDS", "declared_only", "document_values", "values_of"]
 
 _SHORT = 12  # longest string drawn routinely (beside the longest allowed)
 
@@ -60,14 +62,13 @@ def _of_type(
     raise ValueError(f"type {name!r} is outside the supported vocabulary")
 
 
-@st.composite
-def _objects(draw: st.DrawFn, schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, Any]:
+def _objects(schema: Mapping[str, Any], root: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     required = set(schema.get("required", ()))
-    value: dict[str, Any] = {}
-    for name, sub in schema.get("properties", {}).items():
-        if name in required or draw(st.booleans()):
-            value[name] = draw(values_of(sub, root))
-    return value
+    properties = {name: values_of(sub, root) for name, sub in schema.get("properties", {}).items()}
+    return st.fixed_dictionaries(
+        {name: strategy for name, strategy in properties.items() if name in required},
+        optional={name: strategy for name, strategy in properties.items() if name not in required},
+    )
 
 
 def values_of(
@@ -90,6 +91,16 @@ def values_of(
     if not names:
         raise ValueError(f"a schema without type, const or enum: {schema}")
     return st.one_of([_of_type(name, schema, root) for name in names])
+
+
+@functools.cache
+def document_values(topic: str) -> st.SearchStrategy[Any]:
+    """Values the repository's document of ``topic`` accepts: :func:`values_of`, built once.
+
+    A property test draws from it in every example; building (and having
+    Hypothesis validate) the strategy tree anew each time cost most of the run.
+    """
+    return values_of(document_for(topic))
 
 
 def declared_only(

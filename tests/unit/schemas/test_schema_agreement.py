@@ -35,7 +35,7 @@ from domain.errors import InvalidInput
 from domain.order_events import order_event_from_wire, to_wire
 from domain.order_outputs import Alert, OrderStatus, StatusChange
 from loadgen import SimulationOptions, generate_events
-from tests.support.schema_values import declared_only, values_of
+from tests.support.schema_values import declared_only, document_values, values_of
 from tests.unit.domain import factories
 
 INPUTS = ("orders", "payments", "shipments", "clickstream")
@@ -64,7 +64,7 @@ def document_refusal(topic: str, value: Any) -> str | None:
 @EXAMPLES
 @given(data=st.data())
 def test_what_a_document_accepts_the_worker_accepts(topic: str, data: st.DataObject) -> None:
-    value = data.draw(values_of(document_for(topic)))
+    value = data.draw(document_values(topic))
 
     refusal = worker_refusal(topic, value)
 
@@ -156,7 +156,7 @@ def spoiled(draw: st.DrawFn, value: dict[str, Any]) -> dict[str, Any]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_spoiled_values_get_the_same_verdict(topic: str, data: st.DataObject) -> None:
-    value = data.draw(values_of(document_for(topic)).flatmap(spoiled))
+    value = data.draw(document_values(topic).flatmap(spoiled))
 
     by_worker = worker_refusal(topic, value)
     assume(by_worker is None or not any(rule in by_worker for rule in BEYOND_SCHEMA))
@@ -254,7 +254,7 @@ def test_what_the_worker_writes_on_order_status_the_document_accepts(
 def test_what_the_order_status_document_accepts_the_worker_reads_back(
     data: st.DataObject,
 ) -> None:
-    value = data.draw(values_of(document_for("order-status")))
+    value = data.draw(document_values("order-status"))
     try:
         StatusChange.from_wire(value)
     except ValueError as exc:
