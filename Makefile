@@ -9,6 +9,10 @@ PYTEST_ARGS ?=
 # uv installs the dependencies (seconds, where pip took minutes); pyproject.toml declares them.
 UV_PIN := uv==0.13.8
 UV_PY  := --python $(BIN)/python
+# uv, unlike pip, leaves installed packages uncompiled; where PYTHONDONTWRITEBYTECODE is set (this
+# CI's environment) every process then compiled Faust, aiohttp & co. from source again:
+# `import app.main` 1.88 s -> 0.8 s with the bytecode written once at install.
+UV_INSTALL := $(BIN)/uv pip install --quiet --compile-bytecode $(UV_PY)
 # `make test` shows where the time goes: the slowest tests, after the summary.
 DURATIONS ?= --durations=15 --durations-min=2
 MYPY_LOG := .mypy.log
@@ -29,7 +33,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) tools/check_prereqs.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check $(UV_PIN)
-	$(BIN)/uv pip install --quiet $(UV_PY) -e '.[dev]'
+	$(UV_INSTALL) -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv, install ShopStream and fetch Apache Kafka and Apicurio Registry (cached)
@@ -70,7 +74,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_ARGS ?=
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/uv pip install --quiet $(UV_PY) -e '.[dev,bench]'
+	$(UV_INSTALL) -e '.[dev,bench]'
 	@touch $(BENCH_STAMP)
 
 bench: setup $(BENCH_STAMP)  ## benchmarks on their own broker and workers (BENCH_QUICK=1: smoke run; bench/README.md)
