@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from app.kafka import topic_names
+from app.kafka.admin import ensure_topics
 from app.replay.generation import prepare_datadir
 from app.settings import Settings
 
@@ -52,40 +52,6 @@ async def check_broker(bootstrap: str, *, timeout: float) -> AIOKafkaAdminClient
             f"Kafka broker at {bootstrap} unusable (KAFKA_BROKER): {reason} within {timeout:g}s"
         ) from None
     return admin
-
-
-async def ensure_topics(
-    admin: AIOKafkaAdminClient,
-    names: Iterable[str],
-    *,
-    partitions: int,
-    replication: int,
-    configs: Mapping[str, str] | None = None,
-) -> dict[str, int]:
-    """Create missing topics (with topic ``configs``); return the partition count of each."""
-    existing = set(await admin.list_topics())
-    missing = [
-        NewTopic(
-            name,
-            num_partitions=partitions,
-            replication_factor=replication,
-            topic_configs=dict(configs or {}),
-        )
-        for name in names
-        if name not in existing
-    ]
-    if missing:
-        with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(missing)
-    names = list(names)
-    counts: dict[str, int] = {}
-    for _ in range(50):  # a topic just created may show no partitions for a moment
-        described = await admin.describe_topics(names)
-        counts = {item["topic"]: len(item["partitions"]) for item in described}
-        if all(counts.get(name, 0) > 0 for name in names):
-            break
-        await asyncio.sleep(0.2)
-    return counts
 
 
 def _retry_levels(settings: Settings) -> int:

@@ -18,8 +18,6 @@ its marker. Wiping is always safe: it only costs a restore.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -28,10 +26,10 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient
 
 from app.kafka import topic_names
+from app.kafka.admin import ensure_topics
 
 __all__ = [
     "MARKER_NAME",
@@ -109,22 +107,13 @@ async def ensure_generation_topic(
     admin: AIOKafkaAdminClient, app_id: str, replication: int
 ) -> None:
     """Create the generation topic (one partition, compacted) if it is missing."""
-    name = topic_names.replay_generation(app_id)
-    if name in await admin.list_topics():
-        return
-    topic = NewTopic(
-        name,
-        num_partitions=1,
-        replication_factor=replication,
-        topic_configs={"cleanup.policy": "compact"},
+    await ensure_topics(
+        admin,
+        [topic_names.replay_generation(app_id)],
+        partitions=1,
+        replication=replication,
+        configs={"cleanup.policy": "compact"},
     )
-    with contextlib.suppress(TopicAlreadyExistsError):
-        await admin.create_topics([topic])
-    for _ in range(50):  # metadata of a new topic may lag a moment
-        described = await admin.describe_topics([name])
-        if described and described[0]["partitions"]:
-            return
-        await asyncio.sleep(0.2)
 
 
 async def read_generation(bootstrap: str, app_id: str) -> dict[str, Any] | None:
