@@ -1,4 +1,8 @@
-"""Topic creation at start-up: the one way the worker and its commands create topics."""
+"""Topics made sure of at start-up: the worker's preflight and the replay generation topic.
+
+``shopstream replay`` re-creates the topics it deleted with its own loop (``app.replay.command``):
+it must retry while their old selves finish deleting, which a start-up never meets.
+"""
 
 from __future__ import annotations
 
