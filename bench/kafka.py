@@ -191,6 +191,18 @@ class GroupProgress:
         lag = sum(max(0, ends[tp] - committed.get(tp, 0)) for tp in watched)
         return counted, everything, lag
 
+    async def _wait_for_topics(self, deadline: float) -> None:
+        """Wait until the worker's preflight created the watched internal topics.
+
+        The sampler starts with the worker; asking for the end offsets of a topic
+        that does not exist yet makes aiokafka log an ERROR per topic, which reads
+        like a failed run.
+        """
+        admin, _ = self._clients()
+        wanted = {tp.topic for tp in self.counted + self.others}
+        while not wanted <= set(await admin.list_topics()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+
     async def _group_offsets(self, admin: AIOKafkaAdminClient) -> dict[TopicPartition, Any]:
         """The group's committed offsets; on a fresh broker the coordinator needs a moment."""
         deadline = time.monotonic() + 30
@@ -228,8 +240,9 @@ class GroupProgress:
         commit are excluded. With fewer than two such marks it falls back to
         first mark -> final commit. Lag must hold at 0 for ``stable_polls`` polls.
         """
-        total = await self.total()
         deadline = time.monotonic() + timeout
+        await self._wait_for_topics(deadline)
+        total = await self.total()
         _, previous, _ = await self.sample()
         marks: list[tuple[float, int]] = []
         zero_polls = 0
