@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
+
+from app.kafka.admin import NEW_TOPIC_WAIT_SECONDS, ensure_topics
 
 __all__ = [
     "Drained",
@@ -63,23 +65,21 @@ async def create_topics(
 ) -> None:
     """Create topics (replication 1) and wait until their metadata answers."""
     names = list(topics)
-    configs = {"cleanup.policy": "compact"} if compact else {}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        new = [
-            NewTopic(n, partitions, 1, topic_configs=configs) for n in names if n not in existing
-        ]
-        if new:
-            await admin.create_topics(new)
-        deadline = time.monotonic() + 30
-        while not set(names) <= set(await admin.list_topics()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topics {names} not visible after 30 s")
-            await asyncio.sleep(0.2)
+        counts = await ensure_topics(
+            admin,
+            names,
+            partitions=partitions,
+            replication=1,
+            configs={"cleanup.policy": "compact"} if compact else None,
+        )
     finally:
         await admin.close()
+    unseen = [name for name in names if not counts.get(name)]
+    if unseen:
+        raise TimeoutError(f"topics {unseen} not visible after {NEW_TOPIC_WAIT_SECONDS:g} s")
 
 
 async def preload(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes]]) -> int:

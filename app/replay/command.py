@@ -37,6 +37,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.protocol.admin import DeleteGroupsRequest
 
 from app.kafka import topic_names
+from app.kafka.admin import wait_for_partitions
 from app.kafka.preflight import check_broker
 from app.replay.generation import ensure_generation_topic, read_generation, write_generation
 from app.replay.plan import (
@@ -233,14 +234,14 @@ async def _create_topics(admin: AIOKafkaAdminClient, wanted: dict[str, _Shape]) 
             raise ReplayError(f"cannot re-create {sorted(pending)}: still being deleted")
         if pending:
             await asyncio.sleep(0.5)
-    for _ in range(50):  # wait until the new topics' metadata shows their partitions
-        described = await admin.describe_topics(list(wanted))
-        if all(len(item["partitions"]) == wanted[item["topic"]].partitions for item in described):
-            return
-        await asyncio.sleep(0.2)
-    raise ReplayError(
-        f"re-created topics {sorted(wanted)} show no partitions yet; run replay again"
-    )
+
+    def shown(counts: dict[str, int]) -> bool:
+        return all(counts.get(name) == shape.partitions for name, shape in wanted.items())
+
+    if not shown(await wait_for_partitions(admin, list(wanted), shown)):
+        raise ReplayError(
+            f"re-created topics {sorted(wanted)} show no partitions yet; run replay again"
+        )
 
 
 async def _delete_group(admin: AIOKafkaAdminClient, group: str) -> None:
