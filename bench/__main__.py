@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import ALL_BENCHES, ROOT, BenchConfig
+from bench.cpu import CpuMeter, cpu_shares
 from bench.harness import Harness
 from bench.machine import machine_info
 from bench.report import BenchRun, markdown_table, write_results
@@ -140,14 +141,21 @@ def main(argv: list[str] | None = None) -> None:
 
     config.work_dir.mkdir(parents=True, exist_ok=True)
     run = BenchRun(machine=machine_info(), config=config.to_dict())
+    machine_cpu = CpuMeter({})  # the run's idle and stolen share, beside the load average
+    cpu_at_start = machine_cpu.read()
     with LocalKafkaCluster(1, partitions=config.partitions, heap="1g") as cluster:
-        h = Harness(config, cluster.bootstrap_servers, cluster.url)
+        h = Harness(
+            config, cluster.bootstrap_servers, cluster.url, broker_pids=tuple(cluster.pids())
+        )
         h.log(f"broker at {cluster.bootstrap_servers}; config {config.to_dict()}")
         try:
             asyncio.run(_run_all(h, run))
         finally:
             run.notes[:0] = h.notes
     run.machine["load_average_after"] = list(os.getloadavg())
+    run_cpu = cpu_shares(cpu_at_start, machine_cpu.read())
+    run.machine["idle_percent"] = round(run_cpu.idle, 1)
+    run.machine["stolen_by_host_percent"] = round(run_cpu.stolen, 1)
     written = write_results(run, config.results_dir)
     print(markdown_table(run))
     if "clients" in run.extra:

@@ -31,6 +31,8 @@ class Harness:
     bootstrap: str
     url: str
     notes: list[str] = field(default_factory=list)
+    #: The broker's JVMs (their CPU share is reported beside the latency figures).
+    broker_pids: tuple[int, ...] = ()
 
     def log(self, message: str) -> None:
         print(f"[bench] {message}", flush=True)

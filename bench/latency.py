@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -46,12 +47,14 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 from app.kafka.topic_names import CLICKSTREAM, ORDER_STATUS, ORDERS
+from bench.cpu import CpuMeter, CpuShares, cpu_shares
 from bench.harness import Harness
 from bench.report import Row
 from bench.stats import summarize
 from loadgen import SimEvent, SimulationOptions, TokenBucket, generate_events
 
 __all__ = [
+    "CPU_METRICS",
     "LINGER_MS",
     "PERCENTILES",
     "DeliveryFailed",
@@ -82,6 +85,16 @@ CLIENT_SOCKET = {"socket.nagle.disable": True}
 #: Records the status watcher takes at once, and how long it waits for the first.
 _CONSUME_BATCH = 1000
 _CONSUME_WAIT_SECONDS = 0.05
+#: Beside each level's latencies: who had the machine's cores while it was produced
+#: (:mod:`bench.cpu`), metric -> unit. The load generator is the bench's own process: the
+#: producer, the status watcher and the HTTP probes.
+CPU_METRICS = {
+    "CPU worker": "% of a core",
+    "CPU broker": "% of a core",
+    "CPU load generator": "% of a core",
+    "machine idle": "% of all cores",
+    "stolen by the host": "% of all cores",
+}
 
 
 def histogram_percentiles(samples_ms: Iterable[float]) -> dict[float, float] | None:
@@ -199,6 +212,23 @@ class StatusWatcher:
         self._consumer.close()
 
 
+def cpu_rows(shares: CpuShares) -> dict[str, float]:
+    """The :data:`CPU_METRICS` of one level."""
+    found = {f"CPU {name}": share for name, share in shares.processes.items()}
+    found["machine idle"] = shares.idle
+    found["stolen by the host"] = shares.stolen
+    return {metric: round(found.get(metric, 0.0), 1) for metric in CPU_METRICS}
+
+
+@dataclass(frozen=True, slots=True)
+class LevelResult:
+    """One level's samples (ms) and the machine's CPU split while it was produced."""
+
+    status_ms: list[float]
+    http_ms: list[float]
+    cpu: CpuShares
+
+
 @dataclass
 class _Level:
     started: float
@@ -256,8 +286,9 @@ async def _offer(
     events: Iterator[SimEvent],
     rate: float,
     seconds: float,
-) -> tuple[list[float], list[float]]:
-    """Produce ``rate`` events/s for ``seconds``; (status latencies, HTTP latencies) in ms."""
+    meter: CpuMeter,
+) -> LevelResult:
+    """Produce ``rate`` events/s for ``seconds``: the latencies and the CPU split meanwhile."""
     ledger = load.new_level()
     producer = load.producer
     watcher.take()  # the previous level's late records are not this one's
@@ -267,6 +298,7 @@ async def _offer(
     orders = 0
     bucket = TokenBucket(rate)
     produce, poll, clock = producer.produce, producer.poll, time.perf_counter
+    cpu_before = meter.read()
     async with aiohttp.ClientSession() as session:
         for event in islice(events, max(1, round(rate * seconds))):
             await bucket.acquire()
@@ -289,6 +321,7 @@ async def _offer(
             poll(0)
             level.produced += 1
         elapsed = time.perf_counter() - level.started
+        cpu = cpu_shares(cpu_before, meter.read())
         undelivered = await asyncio.to_thread(producer.flush, 30.0)
         what = f"latency level {rate:.0f} events/s"
         if undelivered:
@@ -303,9 +336,10 @@ async def _offer(
     h.log(
         f"offered {rate:.0f}/s: produced {level.produced} in {elapsed:.1f}s "
         f"({level.produced / elapsed:.0f}/s), all delivered; samples status={len(status_ms)} "
-        f"http={len(level.http_ms)}"
+        f"http={len(level.http_ms)}; CPU "
+        + ", ".join(f"{metric} {value:g}" for metric, value in cpu_rows(cpu).items())
     )
-    return status_ms, level.http_ms
+    return LevelResult(status_ms, level.http_ms, cpu)
 
 
 async def run_latency(h: Harness, max_rate: float | None) -> list[Row]:
@@ -322,7 +356,7 @@ async def run_latency(h: Harness, max_rate: float | None) -> list[Row]:
 async def _run_latency(h: Harness, max_rate: float | None) -> list[Row]:
     cfg = h.config
     top = max_rate or cfg.latency_fallback_max
-    collected: dict[tuple[str, str], list[float]] = {}
+    collected: dict[tuple[str, str, str], list[float]] = {}
     for rep in range(cfg.repeats):
         h.log(f"latency repeat {rep + 1}/{cfg.repeats} (max taken as {top:.0f} events/s)")
         await h.fresh_topics()
@@ -330,6 +364,13 @@ async def _run_latency(h: Harness, max_rate: float | None) -> list[Row]:
         worker = h.worker(app_id)
         with h.running(worker):
             await asyncio.to_thread(worker.wait_ready, 180.0)
+            meter = CpuMeter(
+                {
+                    "worker": [worker.pid],
+                    "broker": h.broker_pids,
+                    "load generator": [os.getpid()],  # this process: producer and watcher
+                }
+            )
             # One simulation across the levels (event time = wall clock): shoppers
             # browse before they buy, so a fresh one would start with clicks only.
             events = generate_events(
@@ -339,25 +380,45 @@ async def _run_latency(h: Harness, max_rate: float | None) -> list[Row]:
             producer = LoadProducer(h.bootstrap)
             try:
                 await _offer(
-                    h, worker.base_url, producer, watcher, events, 0.5 * top, WARMUP_LEVEL_SECONDS
+                    h,
+                    worker.base_url,
+                    producer,
+                    watcher,
+                    events,
+                    0.5 * top,
+                    WARMUP_LEVEL_SECONDS,
+                    meter,
                 )
                 for load in cfg.latency_loads:
                     rate = max(1.0, load * top)
                     found = await _offer(
-                        h, worker.base_url, producer, watcher, events, rate, cfg.latency_seconds
+                        h,
+                        worker.base_url,
+                        producer,
+                        watcher,
+                        events,
+                        rate,
+                        cfg.latency_seconds,
+                        meter,
                     )
                     case = f"{load:.0%} of max ({rate:.0f} events/s)"
-                    for what, samples in zip(("order-status", "HTTP"), found, strict=True):
+                    for what, samples in (
+                        ("order-status", found.status_ms),
+                        ("HTTP", found.http_ms),
+                    ):
                         percentiles = histogram_percentiles(samples)
                         for pct in PERCENTILES:
-                            key = (case, f"produce -> {what} p{pct:g}")
+                            key = (case, f"produce -> {what} p{pct:g}", "ms")
                             collected.setdefault(key, [])
                             if percentiles is not None:
                                 collected[key].append(percentiles[pct])
+                    for metric, value in cpu_rows(found.cpu).items():
+                        collected.setdefault((case, metric, CPU_METRICS[metric]), []).append(value)
             finally:
                 watcher.close()
         h.report_crashes(f"latency repeat {rep + 1} ({app_id})", [worker])
         h.cleanup(app_id)
     return [
-        Row("latency", case, metric, "ms", summarize(v)) for (case, metric), v in collected.items()
+        Row("latency", case, metric, unit, summarize(v))
+        for (case, metric, unit), v in collected.items()
     ]

@@ -81,6 +81,7 @@ def markdown_table(run: BenchRun) -> str:
         f"- versions: Python {m.get('python', '?')}, faust-streaming {m.get('faust', '?')}, "
         f"aiokafka {m.get('aiokafka', '?')}, Kafka {m.get('kafka', '?')}, "
         f"quixstreams {m.get('quixstreams', '?')}",
+        *_machine_load(m),
         f"- repeats: {run.config.get('repeats', '?')}; quick: {run.config.get('quick', '?')}; "
         "values are median (min-max) over the repeats",
         "",
@@ -97,6 +98,19 @@ def markdown_table(run: BenchRun) -> str:
         lines += ["", "Notes:", ""]
         lines += [f"- {note}" for note in run.notes]
     return "\n".join(lines) + "\n"
+
+
+def _machine_load(machine: dict[str, Any]) -> list[str]:
+    """The line on what else used the machine during the run (when it was recorded)."""
+    if "stolen_by_host_percent" not in machine:
+        return []
+    before = ", ".join(format_number(x) for x in machine.get("load_average", []))
+    after = ", ".join(format_number(x) for x in machine.get("load_average_after", []))
+    return [
+        f"- load: idle {format_number(machine.get('idle_percent'))} % and stolen by the host "
+        f"{format_number(machine['stolen_by_host_percent'])} % of all cores over the run; "
+        f"load average {before} before, {after} after"
+    ]
 
 
 def _plot_groups(rows: Sequence[Row]) -> dict[str, dict[tuple[str, str], list[Row]]]:
@@ -167,10 +181,13 @@ def matplotlib_ticker() -> Any:
 
 
 def _latency_plot(rows: Sequence[Row], folder: Path, plt: Any) -> Path:
-    """Percentile (ms) against offered load: one line per path and percentile."""
+    """Percentile (ms) against offered load: one line per path and percentile.
+
+    The CPU split beside each level (other units) is in the tables, not on this plot.
+    """
     series: dict[str, list[tuple[str, Summary]]] = {}
     for row in rows:
-        if row.bench == "latency" and row.summary is not None:
+        if row.bench == "latency" and row.unit == "ms" and row.summary is not None:
             series.setdefault(row.metric, []).append((row.case, row.summary))
     fig, ax = plt.subplots(figsize=(9, 5))
     for metric, points in series.items():

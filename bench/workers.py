@@ -70,13 +70,18 @@ class BenchWorker(WorkerProcess):
             line[:300] for line in self.log_since_start().splitlines() if "Crashed reason=" in line
         ]
 
+    @property
+    def pid(self) -> int:
+        """The worker's process id (it must have been started)."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self.process.pid
+
     def rss_bytes(self) -> int:
         """Resident memory of the worker and any children it spawned."""
         import psutil
 
-        if self.process is None:
-            raise RuntimeError(f"{self.name} was never started")
-        root = psutil.Process(self.process.pid)
+        root = psutil.Process(self.pid)
         total = int(root.memory_info().rss)
         for child in root.children(recursive=True):
             try:

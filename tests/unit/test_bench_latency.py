@@ -10,8 +10,15 @@ from confluent_kafka import KafkaError
 
 from app.kafka.topic_names import CLICKSTREAM
 from bench.config import BenchConfig
+from bench.cpu import CpuReading, cpu_shares
 from bench.events import mix, order_pipeline_mix
-from bench.latency import DeliveryFailed, DeliveryLedger, match_status_latencies
+from bench.latency import (
+    CPU_METRICS,
+    DeliveryFailed,
+    DeliveryLedger,
+    cpu_rows,
+    match_status_latencies,
+)
 
 
 def test_a_level_with_every_record_delivered_passes() -> None:
@@ -79,3 +86,27 @@ def test_a_full_run_drains_the_mixes_long_enough_to_be_a_sustained_maximum() -> 
     assert full.orders_mix / 6_566 >= 10
     assert quick.mix <= 5_000
     assert quick.orders_mix <= 5_000
+
+
+def test_a_levels_cpu_split_is_per_core_for_processes_and_per_machine_for_idle_and_steal() -> None:
+    before = CpuReading(
+        at=100.0, processes={"worker": 10.0, "broker": 4.0}, idle=50.0, stolen=1.0, total=200.0
+    )
+    # 10 s of wall time on 2 cores: 20 CPU seconds in all.
+    after = CpuReading(
+        at=110.0, processes={"worker": 17.0, "broker": 7.5}, idle=54.0, stolen=2.0, total=220.0
+    )
+    shares = cpu_shares(before, after)
+    assert shares.processes == {"worker": 70.0, "broker": 35.0}
+    assert (shares.idle, shares.stolen) == (20.0, 5.0)
+    rows = cpu_rows(shares)
+    assert list(rows) == list(CPU_METRICS)
+    assert rows["CPU worker"] == 70.0
+    assert rows["CPU load generator"] == 0.0  # not measured: reported as nothing, not dropped
+    assert rows["stolen by the host"] == 5.0
+
+
+def test_a_process_that_is_gone_at_the_end_counts_nothing_rather_than_less_than_nothing() -> None:
+    before = CpuReading(at=0.0, processes={"worker": 10.0}, idle=0.0, stolen=0.0, total=2.0)
+    after = CpuReading(at=1.0, processes={}, idle=0.0, stolen=0.0, total=4.0)
+    assert cpu_shares(before, after).processes == {"worker": 0.0}

@@ -68,6 +68,22 @@ def test_results_are_written_as_json_and_markdown(tmp_path: Path) -> None:
     assert "| throughput | mix | max sustained | - | events/s |" in table
     assert "| a / b | 0.500 |" in table
     assert "Test CPU, 2 cores" in table
+    assert "- load:" not in table  # not recorded: no line rather than a line of "-"
+
+
+def test_the_tables_say_how_much_of_the_machine_others_took_during_the_run() -> None:
+    machine = {
+        "cpu_cores": 2,
+        "load_average": [0.1, 0.2, 0.3],
+        "load_average_after": [1.5, 1.2, 0.9],
+        "idle_percent": 31.4,
+        "stolen_by_host_percent": 12.0,
+    }
+    table = markdown_table(BenchRun(machine=machine, config={}))
+    assert (
+        "- load: idle 31.4 % and stolen by the host 12.0 % of all cores over the run; "
+        "load average 0.100, 0.200, 0.300 before, 1.50, 1.20, 0.900 after"
+    ) in table
 
 
 def test_recovery_seconds_come_from_faust_log_lines() -> None:
