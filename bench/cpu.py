@@ -55,27 +55,25 @@ def cpu_shares(before: CpuReading, after: CpuReading) -> CpuShares:
 
 
 def _process_seconds(pids: Sequence[int]) -> float:
-    """User + system seconds of these processes and their children (gone ones count 0)."""
+    """User + system seconds of these processes (a gone one counts 0).
+
+    Their children are not counted: the bench's own process is the parent of the
+    broker and of every worker it measures.
+    """
     import psutil
 
     total = 0.0
     for pid in pids:
         try:
-            root = psutil.Process(pid)
-            family = [root, *root.children(recursive=True)]
+            times = psutil.Process(pid).cpu_times()
         except psutil.NoSuchProcess:
             continue
-        for process in family:
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
+        total += times.user + times.system
     return total
 
 
 class CpuMeter:
-    """Reads the CPU time of process groups (name -> pids) and of the machine."""
+    """Reads the CPU time of process groups (name -> pids, children excluded) and of the machine."""
 
     def __init__(self, groups: Mapping[str, Sequence[int]]) -> None:
         self.groups = dict(groups)
