@@ -30,7 +30,7 @@ re-checks every patch first.
   worker's three batched agents woke ~250 times a second);
 - :mod:`~app.faust_patches.fetch_batching` (speed-up): under live load a
   fetch gathers up to 1 ms (or 16 KiB) of records instead of one or two; an
-  idle worker long-polls as Faust's does;
+  idle worker, or one that gets a record or two per fetch, long-polls as Faust's does;
 - :mod:`~app.faust_patches.record_batches` (speed-up): records handed to
   aiokafka as whole record batches, one ledger-tracked future per batch (the
   order pipeline's outputs);
