@@ -196,7 +196,10 @@ class GroupProgress:
 
         The sampler starts with the worker; asking for the end offsets of a topic
         that does not exist yet makes aiokafka log an ERROR per topic, which reads
-        like a failed run.
+        like a failed run. It lists topics rather than describing them
+        (``app.kafka.admin.wait_for_partitions``): aiokafka's describe is a metadata
+        request that allows auto-creation, and the local broker would create a
+        missing topic itself, with default configs, before the worker's preflight.
         """
         admin, _ = self._clients()
         wanted = {tp.topic for tp in self.counted + self.others}
