@@ -11,6 +11,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final, Literal
 
 from localservices.kafka.classarchive import ClassArchive
 from localservices.kafka.config import (
@@ -31,6 +32,17 @@ __all__ = ["LocalKafkaCluster"]
 
 _PORT_RETRIES = 3  # free ports are released before the JVM binds them: retry a lost race
 
+#: How a node's JVM compiles Kafka's code (``jit=`` of :class:`LocalKafkaCluster`).
+#: "quick" stops at the first tier (C1): a broker that lives for a test or a demo spent
+#: its first 10-15 s of load at 95-127 % of a core compiling with C2 (bench/README.md,
+#: fifth round), work a short life never pays back. Three crash tests on a quick broker,
+#: 2 pairs: 34.6 / 39.7 s of CPU against 50.0 / 49.0 s. "full" (the JVM's default tiers)
+#: is for benchmarks, where the steady state is what is measured.
+JIT_OPTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "quick": ("-XX:TieredStopAtLevel=1",),
+    "full": (),
+}
+
 
 class LocalKafkaCluster(LocalService):
     """Start, stop and fault-inject a local Kafka cluster.
@@ -41,7 +53,9 @@ class LocalKafkaCluster(LocalService):
     (1..brokers), the id that metadata reports as partition leader.
 
     With ``data_dir=None`` the cluster lives in a temporary directory removed by
-    ``stop()``; with a ``data_dir`` its topics survive restarts.
+    ``stop()``; with a ``data_dir`` its topics survive restarts. ``jit="quick"``
+    (the default, for tests and the demo) spares a short-lived broker the JVM's
+    optimizing compiler; benchmarks ask for ``"full"`` (see :data:`JIT_OPTIONS`).
     """
 
     def __init__(
@@ -57,7 +71,10 @@ class LocalKafkaCluster(LocalService):
         extra_config: Mapping[str, str | int | bool] | None = None,
         version: str = KAFKA_VERSION,
         cache_root: str | Path | None = None,
+        jit: Literal["quick", "full"] = "quick",
     ) -> None:
+        if jit not in JIT_OPTIONS:
+            raise ValueError(f"jit must be one of {sorted(JIT_OPTIONS)}, got {jit!r}")
         if brokers < 1:
             raise ValueError(f"brokers must be >= 1, got {brokers}")
         if partitions < 1:
@@ -66,6 +83,7 @@ class LocalKafkaCluster(LocalService):
         self.partitions = partitions
         self.port = port
         self.heap = heap
+        self.jit = jit
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.extra_config = dict(extra_config or {})
@@ -320,6 +338,7 @@ class LocalKafkaCluster(LocalService):
             node,
             *archive.options(may_write=True),
             f"-Xmx{self.heap}",
+            *JIT_OPTIONS[self.jit],
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:+ExplicitGCInvokesConcurrent",

@@ -12,6 +12,7 @@ import pytest
 
 from localservices.kafka import distribution
 from localservices.kafka.cli import build_parser
+from localservices.kafka.cluster import JIT_OPTIONS, LocalKafkaCluster
 from localservices.kafka.config import (
     NodeSpec,
     free_ports,
@@ -235,3 +236,11 @@ def test_cli_flags() -> None:
     )
 
     assert (args.port, args.brokers, args.datadir, args.partitions) == (9092, 3, "/tmp/k", 8)
+
+
+def test_a_broker_compiles_quickly_unless_full_jit_is_asked_for() -> None:
+    assert LocalKafkaCluster().jit == "quick"
+    assert JIT_OPTIONS["quick"] == ("-XX:TieredStopAtLevel=1",)
+    assert JIT_OPTIONS["full"] == ()
+    with pytest.raises(ValueError, match="jit must be one of"):
+        LocalKafkaCluster(jit="c2")  # type: ignore[arg-type]
