@@ -166,6 +166,37 @@ async def test_waiting_batches_are_handled_together_in_order() -> None:
     assert app.consumer.acked == [1, 2, 3, 4]
 
 
+async def test_the_loop_gets_a_turn_between_waiting_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A backlog on the queue does not hold the loop: timers, heartbeats, HTTP run between."""
+    monkeypatch.setattr(batch_delivery, "MAX_BATCH", 2)
+    app = _app()
+    app.topics = SimpleNamespace(_topic_name_index={CLICKS.topic: {object()}})
+    turns = 0
+    seen: list[int] = []
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def handler(events: list[RoutedMessage]) -> None:  # never waits
+        seen.append(turns)
+
+    route = _route(app, handler)
+    for offset in range(6):
+        route.enqueue([_message(offset)])  # three batches wait before the route starts
+    ticking = asyncio.create_task(other_work())
+    running = asyncio.create_task(route.run())
+    await _until_delivered(route, 6)
+    running.cancel()
+    ticking.cancel()
+    assert len(seen) == 3
+    assert seen[0] < seen[1] < seen[2]
+
+
 class _Pipeline:
     """A pipelined handler whose batches complete when the test resolves their futures."""
 
