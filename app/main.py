@@ -78,3 +78,13 @@ app = faust.App(
     web_router_enabled=True,
     canonical_url=settings.canonical_url,
 )
+
+
+@app.task
+async def watch_the_event_loop() -> None:
+    """Log what held the worker's event loop whenever it stops turning for a second."""
+    import asyncio
+
+    from app.monitoring.loop_watchdog import LoopWatchdog
+
+    LoopWatchdog(asyncio.get_running_loop()).start()  # a daemon thread, for the worker's life
