@@ -87,4 +87,9 @@ async def watch_the_event_loop() -> None:
 
     from app.monitoring.loop_watchdog import LoopWatchdog
 
-    LoopWatchdog(asyncio.get_running_loop()).start()  # a daemon thread, for the worker's life
+    watchdog = LoopWatchdog(asyncio.get_running_loop())
+    watchdog.start()
+    try:
+        await asyncio.Event().wait()  # until the worker stops and cancels this task
+    finally:
+        watchdog.stop()

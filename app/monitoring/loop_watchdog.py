@@ -100,6 +100,8 @@ class LoopWatchdog:
     def _watch(self) -> None:
         stalled_since: float | None = None
         while not self._stop.wait(self.beat):
+            if not self.loop.is_running():  # stopped (a worker's shutdown): nothing turns it
+                continue
             last = self._last_turn
             held = time.monotonic() - last
             if held >= self.threshold and stalled_since != last:
