@@ -253,7 +253,10 @@ async def order_lifecycle(stream: Any) -> None:
 
 
 #: On a worker the records skip Faust's per-record path: they reach
-#: :func:`start_order_batch` a fetch at a time, and the batches are pipelined: the next is
-#: decided while the previous ones wait for their outputs' acknowledgements
-#: (:mod:`app.faust_patches.batch_delivery`).
-order_route = deliver_in_batches(app, order_lifecycle, start_order_batch, pipelined=True)
+#: :func:`start_order_batch` a fetch at a time, and once the worker keeps up, before the other
+#: routes' records of the fetch (urgent: the status records go out before a batch of clicks is
+#: applied); the batches are pipelined: the next is decided while the previous ones wait for
+#: their outputs' acknowledgements (:mod:`app.faust_patches.batch_delivery`).
+order_route = deliver_in_batches(
+    app, order_lifecycle, start_order_batch, pipelined=True, urgent=True
+)
