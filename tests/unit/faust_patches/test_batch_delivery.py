@@ -339,6 +339,15 @@ def _urgent_and_analytics(
     return analytics, lifecycle, ran
 
 
+def _deciding_forever(ran: list[str]) -> Any:
+    """An order handler that never returns (its batch is never decided)."""
+
+    async def handle(events: Sequence[RoutedMessage]) -> None:
+        await asyncio.Event().wait()
+
+    return handle
+
+
 async def test_an_urgent_route_decides_its_batch_before_the_others_are_handed_theirs() -> None:
     """The order outputs reach the producer, and get turns to be sent, before analytics runs."""
     app = _app()
@@ -369,15 +378,7 @@ async def test_an_urgent_route_decides_its_batch_before_the_others_are_handed_th
 
 async def test_the_fetcher_stops_waiting_for_an_urgent_route_when_the_flow_stops() -> None:
     app = _app()
-    never = asyncio.Event()
-
-    def orders_handler(ran: list[str]) -> Any:
-        async def handle(events: Sequence[RoutedMessage]) -> None:
-            await never.wait()
-
-        return handle
-
-    _, lifecycle, _ = _urgent_and_analytics(app, orders_handler)
+    _, lifecycle, _ = _urgent_and_analytics(app, _deciding_forever)
     app.consumer.highwater = {ORDERS: 2}.get
     running = asyncio.create_task(lifecycle.run())
     lifecycle.pending = [RoutedMessage(ORDERS, _record(1), 7)]
@@ -395,15 +396,7 @@ async def test_an_urgent_route_behind_its_partitions_end_does_not_hold_the_fetch
     Waiting for the order handler at each fetch halved the order backlog's drain.
     """
     app = _app()
-    never = asyncio.Event()
-
-    def orders_handler(ran: list[str]) -> Any:
-        async def handle(events: Sequence[RoutedMessage]) -> None:
-            await never.wait()
-
-        return handle
-
-    analytics, lifecycle, _ = _urgent_and_analytics(app, orders_handler)
+    analytics, lifecycle, _ = _urgent_and_analytics(app, _deciding_forever)
     app.consumer.highwater = {ORDERS: 5000}.get  # offset 1 of 5,000: a backlog
     running = asyncio.create_task(lifecycle.run())
     lifecycle.pending = [RoutedMessage(ORDERS, _record(1), 7)]
