@@ -456,8 +456,9 @@ def deliver_in_batches(
     the route has caught up with its partitions (see
     :meth:`BatchRoute._maybe_catch_up`). ``pipelined``: ``handler`` returns the
     batch's :data:`Completion`, awaited while the next batches are handled
-    (module docstring). ``urgent``: the route is handed its batch first in each fetch.
-    Call at import time, beside the agent.
+    (module docstring). ``urgent``: the route is handed its batch first in each fetch,
+    and a batch that reached the end of its partitions is decided before the other
+    routes get theirs. Call at import time, beside the agent.
     """
     install()
     topics = frozenset(agent.channel.topics)  # type: ignore[attr-defined]
